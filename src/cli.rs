@@ -1,0 +1,508 @@
+//! The command line: parses arguments, calls the core, prints, and turns
+//! results into exit codes. anyhow lives here, not in the core.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use baton::diff::{self, Change};
+use baton::inspect;
+use baton::replay::{self, Outcome, ScenarioResult, Verdict};
+use baton::workspace::Workspace;
+
+#[derive(Parser)]
+#[command(
+    name = "baton",
+    version,
+    about = "Test both sides of an HL7 v2 interface handoff together: replay scenarios through sender profile → mapping → receiver profile and account for every field.",
+    after_help = "With no command, opens the workbench window on the bundled default workspace (or --workspace)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Workspace the window opens (no command given).
+    #[arg(long, global = false)]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Replay every scenario of a workspace. Exit 0: all met; 1: any unmet; 2: could not load.
+    Run {
+        /// Workspace folder (default: the bundled lab-orders-results).
+        workspace: Option<PathBuf>,
+        /// Write the results as JSON to FILE, or `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        json: Option<String>,
+        /// Write a JUnit XML report to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Only these scenarios (by id, the file name without .toml).
+        #[arg(long = "scenario", value_name = "ID")]
+        scenarios: Vec<String>,
+        /// List accepted fields one per line too.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Show every message and populated field of HL7 files. Exit 0: clean; 1: problems; 2: unreadable.
+    Inspect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two messages field by field. Exit 0: same; 1: different; 2: unreadable.
+    Diff {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the granular receipt (ACK) the receiver would send for a message.
+    Ack {
+        message: PathBuf,
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// Handoff id (default: the one whose message types include the message's MSH-9).
+        #[arg(long)]
+        handoff: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The bundled default workspace: in the current folder when run from the
+/// project, else where the binary was built from.
+pub fn default_workspace() -> PathBuf {
+    let rel = Path::new("test-scenarios").join("lab-orders-results");
+    if rel.join("baton.toml").exists() {
+        return rel;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn run(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Run {
+            workspace,
+            json,
+            junit,
+            scenarios,
+            verbose,
+        } => cmd_run(
+            &workspace.unwrap_or_else(default_workspace),
+            json.as_deref(),
+            junit.as_deref(),
+            &scenarios,
+            verbose,
+        ),
+        Command::Inspect { files, json } => cmd_inspect(&files, json),
+        Command::Diff { a, b, json } => cmd_diff(&a, &b, json),
+        Command::Ack {
+            message,
+            workspace,
+            handoff,
+            json,
+        } => cmd_ack(
+            &message,
+            &workspace.unwrap_or_else(default_workspace),
+            handoff.as_deref(),
+            json,
+        ),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("baton: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_workspace(path: &Path) -> Result<Workspace, u8> {
+    Workspace::load(path).map_err(|errors| {
+        eprintln!(
+            "baton: the workspace {} could not be loaded:",
+            path.display()
+        );
+        for e in &errors.0 {
+            eprintln!("  - {e}");
+        }
+        2
+    })
+}
+
+fn write_out(target: &str, text: &str) -> Result<()> {
+    if target == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(())
+    } else {
+        std::fs::write(target, text).with_context(|| format!("cannot write {target}"))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { '⏎' } else { c })
+        .collect();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(59).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn print_result(r: &ScenarioResult, verbose: bool) {
+    let c = r.replay.counts;
+    let verdict = match r.verdict {
+        Verdict::Met => "MET  ",
+        Verdict::Unmet => "UNMET",
+    };
+    println!(
+        "{verdict} {:<5} {:<8} {:<28} {}  [{}]  accepted {}, transformed {}, rejected {}, dropped {}",
+        r.kind.as_str(),
+        r.handoff,
+        r.scenario,
+        r.name,
+        r.replay.ack_code,
+        c.accepted,
+        c.transformed,
+        c.rejected,
+        c.dropped
+    );
+    for p in &r.replay.parse_problems {
+        println!(
+            "        unreadable: line {}, column {}: {}",
+            p.line, p.column, p.message
+        );
+    }
+    let mut accepted = Vec::new();
+    for f in &r.replay.fields {
+        let label = format!("{:<10} {:<28}", f.path.to_string(), one_line(&f.name));
+        match &f.outcome {
+            Outcome::Accepted => {
+                if verbose {
+                    println!(
+                        "        {label} accepted  `{}`",
+                        one_line(f.source.as_deref().unwrap_or(""))
+                    );
+                } else {
+                    accepted.push(f.path.to_string());
+                }
+            }
+            Outcome::Transformed {
+                rules,
+                from,
+                to,
+                target,
+                ..
+            } => {
+                let moved = if target.same_field(&f.path) {
+                    String::new()
+                } else {
+                    format!(" into {target}")
+                };
+                println!(
+                    "        {label} transformed by {}{moved}: `{}` → `{}`",
+                    rules.join(", "),
+                    one_line(from),
+                    one_line(to)
+                );
+            }
+            Outcome::Rejected {
+                code,
+                severity,
+                reason,
+                location,
+                side,
+            } => {
+                println!(
+                    "        {label} rejected {code} {} by {} at {location}: {reason}",
+                    severity.as_str(),
+                    side.as_str()
+                );
+            }
+            Outcome::Dropped { rule, reason } => {
+                let by = rule
+                    .as_ref()
+                    .map(|r| format!(" by {r}"))
+                    .unwrap_or_default();
+                println!("        {label} dropped{by}: {reason}");
+            }
+        }
+    }
+    for f in r.replay.findings.iter().filter(|f| f.segment_only) {
+        println!(
+            "        {:<10} {:<28} rejected {} {} by {}: {}",
+            f.location_text(),
+            "(segment)",
+            f.code,
+            f.severity.as_str(),
+            f.side.as_str(),
+            f.reason
+        );
+    }
+    if !accepted.is_empty() {
+        println!("        accepted unchanged: {}", accepted.join(" "));
+    }
+    for check in r.checks.iter().filter(|c| !c.met) {
+        println!(
+            "        ✗ expected {}; got {}",
+            check.expectation, check.actual
+        );
+    }
+}
+
+fn cmd_run(
+    path: &Path,
+    json: Option<&str>,
+    junit: Option<&Path>,
+    only: &[String],
+    verbose: bool,
+) -> Result<u8> {
+    let ws = match load_workspace(path) {
+        Ok(ws) => ws,
+        Err(code) => return Ok(code),
+    };
+    for id in only {
+        if ws.scenario(id).is_none() {
+            eprintln!("baton: no scenario `{id}` in {}", path.display());
+            return Ok(2);
+        }
+    }
+    let results: Vec<ScenarioResult> = ws
+        .scenarios
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.id))
+        .map(|s| replay::replay_scenario(&ws, s))
+        .collect();
+    let met = results.iter().filter(|r| r.verdict == Verdict::Met).count();
+    let unmet = results.len() - met;
+    let to_stdout = json == Some("-");
+    if !to_stdout {
+        println!("Workspace {} ({})", ws.name, ws.root.display());
+        for h in &ws.handoffs {
+            println!(
+                "  handoff {}: {} → {} ({}), {} rules",
+                h.id,
+                h.source,
+                h.target,
+                h.message_types.join(", "),
+                h.rules.rules.len()
+            );
+        }
+        println!();
+        for r in &results {
+            print_result(r, verbose);
+        }
+        println!();
+        println!("{} scenarios: {met} met, {unmet} unmet", results.len());
+    }
+    if let Some(target) = json {
+        let doc = serde_json::json!({
+            "workspace": ws.name,
+            "root": ws.root.display().to_string(),
+            "baton_version": baton::VERSION,
+            "summary": { "total": results.len(), "met": met, "unmet": unmet },
+            "scenarios": results,
+        });
+        write_out(target, &serde_json::to_string_pretty(&doc)?)?;
+    }
+    if let Some(file) = junit {
+        std::fs::write(file, junit_xml(&ws, &results)?)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    Ok(if unmet == 0 { 0 } else { 1 })
+}
+
+fn junit_xml(ws: &Workspace, results: &[ScenarioResult]) -> Result<String> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new(format!("baton: {}", ws.name));
+    for h in &ws.handoffs {
+        let mut suite = TestSuite::new(format!("{}: {} → {}", h.id, h.source, h.target));
+        for r in results.iter().filter(|r| r.handoff == h.id) {
+            let status = match r.verdict {
+                Verdict::Met => TestCaseStatus::success(),
+                Verdict::Unmet => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let unmet: Vec<String> = r
+                        .checks
+                        .iter()
+                        .filter(|c| !c.met)
+                        .map(|c| format!("expected {}; got {}", c.expectation, c.actual))
+                        .collect();
+                    s.set_message(unmet.join("; "));
+                    s
+                }
+            };
+            let mut case = TestCase::new(format!("{} ({})", r.scenario, r.name), status);
+            case.set_classname(format!("{}.{}", h.id, r.kind.as_str()));
+            case.set_assertions(r.checks.len());
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    Ok(report.to_string()?)
+}
+
+fn cmd_inspect(files: &[PathBuf], json: bool) -> Result<u8> {
+    let mut views = Vec::new();
+    let mut unreadable = false;
+    for f in files {
+        match std::fs::read(f) {
+            Ok(bytes) => views.push(inspect::inspect_bytes(&f.display().to_string(), &bytes)),
+            Err(e) => {
+                eprintln!("baton: cannot read {}: {e}", f.display());
+                unreadable = true;
+            }
+        }
+    }
+    if json {
+        let doc = serde_json::json!({ "files": views });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for v in &views {
+            println!(
+                "{}: {} message(s), {} problem(s)",
+                v.file,
+                v.messages.len(),
+                v.problems.len()
+            );
+            for p in &v.problems {
+                println!(
+                    "  {}:{}:{}: {}: {}",
+                    v.file,
+                    p.line,
+                    p.column,
+                    p.severity.as_str(),
+                    p.message
+                );
+            }
+            for m in &v.messages {
+                println!(
+                    "  message {} at line {}: {} control id {} version {}",
+                    m.number, m.line, m.message_type, m.control_id, m.version
+                );
+                for f in &m.fields {
+                    let value = if f.value != f.raw {
+                        format!("  = `{}`", one_line(&f.value))
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "    {:<11} {:<34} `{}`{value}",
+                        f.path.to_string(),
+                        one_line(&f.name),
+                        one_line(&f.raw)
+                    );
+                }
+            }
+        }
+    }
+    Ok(if unreadable {
+        2
+    } else if views.iter().any(|v| v.has_errors()) {
+        1
+    } else {
+        0
+    })
+}
+
+fn read_message(path: &Path) -> Result<baton::hl7::Message, u8> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        eprintln!("baton: cannot read {}: {e}", path.display());
+        2u8
+    })?;
+    let (text, _) = baton::hl7::decode_bytes(&bytes);
+    baton::hl7::parse_one(&text).map_err(|problems| {
+        for p in problems {
+            eprintln!(
+                "baton: {}:{}:{}: {}",
+                path.display(),
+                p.line,
+                p.column,
+                p.message
+            );
+        }
+        2u8
+    })
+}
+
+fn cmd_diff(a: &Path, b: &Path, json: bool) -> Result<u8> {
+    let (ma, mb) = match (read_message(a), read_message(b)) {
+        (Ok(x), Ok(y)) => (x, y),
+        (Err(c), _) | (_, Err(c)) => return Ok(c),
+    };
+    let rows = diff::diff_messages(&ma, &mb);
+    let changed = rows.iter().filter(|r| r.change != Change::Same).count();
+    if json {
+        let doc = serde_json::json!({ "a": a.display().to_string(), "b": b.display().to_string(), "changed": changed, "rows": rows });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for r in rows.iter().filter(|r| r.change != Change::Same) {
+            let tag = match r.change {
+                Change::Changed => "changed",
+                Change::Added => "added  ",
+                Change::Removed => "removed",
+                Change::Same => "same   ",
+            };
+            println!(
+                "{tag} {:<11} {:<30} `{}` → `{}`",
+                r.path.to_string(),
+                one_line(&r.name),
+                one_line(r.source.as_deref().unwrap_or("")),
+                one_line(r.mapped.as_deref().unwrap_or(""))
+            );
+        }
+        println!("{changed} of {} fields differ", rows.len());
+    }
+    Ok(u8::from(changed > 0))
+}
+
+fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) -> Result<u8> {
+    let ws = match load_workspace(workspace) {
+        Ok(ws) => ws,
+        Err(code) => return Ok(code),
+    };
+    let bytes =
+        std::fs::read(message).with_context(|| format!("cannot read {}", message.display()))?;
+    let (text, _) = baton::hl7::decode_bytes(&bytes);
+    let parsed = baton::hl7::parse_one(&text);
+    let h = match handoff {
+        Some(id) => ws.handoff(id),
+        None => match &parsed {
+            Ok(m) => ws
+                .handoff_for_type(&m.message_type())
+                .or(ws.handoffs.first()),
+            Err(_) => ws.handoffs.first(),
+        },
+    };
+    let Some(h) = h else {
+        eprintln!(
+            "baton: no handoff `{}` in {} (known: {})",
+            handoff.unwrap_or(""),
+            workspace.display(),
+            ws.handoffs
+                .iter()
+                .map(|h| h.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(2);
+    };
+    let r = replay::replay_text(h, &ws.tables, &text);
+    if json {
+        let doc = serde_json::json!({ "handoff": h.id, "ack_code": r.ack_code, "ack": r.ack, "findings": r.findings });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{}", r.ack.replace('\r', "\n").trim_end());
+    }
+    Ok(u8::from(r.ack_code != "AA"))
+}

@@ -1,0 +1,225 @@
+//! Field diffs keyed by path: source | mapped | expected, with the
+//! character-level differences inside each changed value (`similar`).
+
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::hl7::{self, Message, Path, names};
+use crate::replay::{Outcome, ScenarioResult};
+use crate::scenario::OutcomeKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    Equal,
+    Delete,
+    Insert,
+}
+
+/// A run of characters in a character-level diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub kind: SpanKind,
+    pub text: String,
+}
+
+/// Character-level differences from `a` to `b`, adjacent runs merged.
+pub fn char_diff(a: &str, b: &str) -> Vec<Span> {
+    let diff = TextDiff::from_chars(a, b);
+    let mut out: Vec<Span> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let kind = match change.tag() {
+            ChangeTag::Equal => SpanKind::Equal,
+            ChangeTag::Delete => SpanKind::Delete,
+            ChangeTag::Insert => SpanKind::Insert,
+        };
+        let text = change.value();
+        match out.last_mut() {
+            Some(last) if last.kind == kind => last.text.push_str(text),
+            _ => out.push(Span {
+                kind,
+                text: text.to_string(),
+            }),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Same,
+    Changed,
+    Added,
+    Removed,
+}
+
+/// One row of a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffRow {
+    pub path: Path,
+    /// Where the value ended up, when not at `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Path>,
+    pub name: String,
+    pub source: Option<String>,
+    pub mapped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    pub change: Change,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutcomeKind>,
+    /// Rule ids, or the 0357 code and reason, in words.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// Source → mapped, character by character (empty when equal).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_to_mapped: Vec<Span>,
+    /// Mapped → expected (empty when equal or no expectation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapped_to_expected: Vec<Span>,
+}
+
+fn change_of(a: Option<&str>, b: Option<&str>) -> Change {
+    match (a, b) {
+        (Some(x), Some(y)) if x == y => Change::Same,
+        (Some(_), Some(_)) => Change::Changed,
+        (None, Some(_)) => Change::Added,
+        (Some(_), None) => Change::Removed,
+        (None, None) => Change::Same,
+    }
+}
+
+fn spans(a: Option<&str>, b: Option<&str>) -> Vec<Span> {
+    match (a, b) {
+        (Some(x), Some(y)) if x == y => Vec::new(),
+        (None, None) => Vec::new(),
+        _ => char_diff(a.unwrap_or(""), b.unwrap_or("")),
+    }
+}
+
+/// Diffs two messages field by field (every populated field of either).
+pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
+    let dict = names::dictionary();
+    let mut paths: Vec<Path> = a.populated_fields().into_iter().map(|f| f.path).collect();
+    for f in b.populated_fields() {
+        if !paths.contains(&f.path) {
+            paths.push(f.path);
+        }
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let x = a.get(&p).filter(|v| !v.is_empty());
+            let y = b.get(&p).filter(|v| !v.is_empty());
+            DiffRow {
+                name: dict.path_name(&p),
+                source: x.map(str::to_string),
+                mapped: y.map(str::to_string),
+                expected: None,
+                change: change_of(x, y),
+                outcome: None,
+                detail: String::new(),
+                source_to_mapped: spans(x, y),
+                mapped_to_expected: Vec::new(),
+                target: None,
+                path: p,
+            }
+        })
+        .collect()
+}
+
+/// The diff of a replayed scenario: one row per accounted field.
+pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
+    let expected = result
+        .expected_text
+        .as_deref()
+        .and_then(|t| hl7::parse_one(t).ok());
+    result
+        .replay
+        .fields
+        .iter()
+        .map(|f| {
+            let target = match &f.outcome {
+                Outcome::Transformed { target, .. } if !target.same_field(&f.path) => {
+                    Some(target.clone())
+                }
+                _ => None,
+            };
+            let at = target.clone().unwrap_or_else(|| f.path.clone());
+            let exp = expected
+                .as_ref()
+                .map(|m| m.get(&at).unwrap_or("").to_string())
+                .map(|v| if v.is_empty() { None } else { Some(v) });
+            let detail = match &f.outcome {
+                Outcome::Accepted => String::new(),
+                Outcome::Transformed { rules, .. } => rules.join(", "),
+                Outcome::Rejected { code, reason, .. } => format!("{code}: {reason}"),
+                Outcome::Dropped { rule, reason } => match rule {
+                    Some(r) => format!("{r}: {reason}"),
+                    None => reason.clone(),
+                },
+            };
+            let src = f.source.as_deref();
+            let map = f.mapped.as_deref();
+            DiffRow {
+                path: f.path.clone(),
+                target,
+                name: f.name.clone(),
+                source: f.source.clone(),
+                mapped: f.mapped.clone(),
+                expected: exp.clone().flatten(),
+                change: change_of(src, map),
+                outcome: Some(f.outcome.kind()),
+                detail,
+                source_to_mapped: spans(src, map),
+                mapped_to_expected: match &exp {
+                    Some(e) => spans(map, e.as_deref()),
+                    None => Vec::new(),
+                },
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_diff_marks_changes() {
+        let d = char_diff("Spanish", "spa");
+        let deleted: String = d
+            .iter()
+            .filter(|s| s.kind == SpanKind::Delete)
+            .map(|s| s.text.as_str())
+            .collect();
+        let inserted: String = d
+            .iter()
+            .filter(|s| s.kind == SpanKind::Insert)
+            .map(|s| s.text.as_str())
+            .collect();
+        assert!(!deleted.is_empty() && !inserted.is_empty());
+        assert!(
+            char_diff("same", "same")
+                .iter()
+                .all(|s| s.kind == SpanKind::Equal)
+        );
+    }
+
+    #[test]
+    fn diffs_messages_by_path() {
+        let a = hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^John\r").unwrap();
+        let b = hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^Jon|||F\r").unwrap();
+        let rows = diff_messages(&a, &b);
+        let by = |p: &str| {
+            rows.iter()
+                .find(|r| r.path.to_string() == p)
+                .unwrap()
+                .change
+        };
+        assert_eq!(by("PID-3"), Change::Same);
+        assert_eq!(by("PID-5"), Change::Changed);
+        assert_eq!(by("PID-8"), Change::Added);
+    }
+}

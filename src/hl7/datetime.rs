@@ -1,0 +1,242 @@
+//! HL7 TS / DTM / DT / TM values: `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]`,
+//! checked for real calendar dates and converted between UTC offsets.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    pub year: i32,
+    pub month: Option<u32>,
+    pub day: Option<u32>,
+    pub hour: Option<u32>,
+    pub minute: Option<u32>,
+    pub second: Option<u32>,
+    /// Fraction of a second as written after the point (1–4 digits).
+    pub fraction: Option<String>,
+    /// UTC offset in minutes, when written.
+    pub offset_minutes: Option<i32>,
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// Parses a UTC offset written as `+HHMM` / `-HHMM`.
+pub fn parse_offset(text: &str) -> Result<i32, String> {
+    let (sign, digits) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(format!("UTC offset `{text}` must start with + or -")),
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("UTC offset `{text}` must be +HHMM or -HHMM"));
+    }
+    let h: i32 = digits[..2].parse().map_err(|_| "bad hours".to_string())?;
+    let m: i32 = digits[2..].parse().map_err(|_| "bad minutes".to_string())?;
+    if h > 14 || m > 59 {
+        return Err(format!("UTC offset `{text}` is out of range"));
+    }
+    Ok(sign * (h * 60 + m))
+}
+
+pub fn format_offset(minutes: i32) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.abs();
+    format!("{sign}{:02}{:02}", m / 60, m % 60)
+}
+
+impl Timestamp {
+    /// Parses a TS/DTM value. The error says what is wrong, in words.
+    pub fn parse(text: &str) -> Result<Timestamp, String> {
+        let (body, offset) = match text.find(['+', '-']) {
+            Some(i) => (&text[..i], Some(parse_offset(&text[i..])?)),
+            None => (text, None),
+        };
+        let (digits, fraction) = match body.split_once('.') {
+            Some((d, f)) => {
+                if f.is_empty() || f.len() > 4 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("fraction of a second `.{f}` must be 1 to 4 digits"));
+                }
+                (d, Some(f.to_string()))
+            }
+            None => (body, None),
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("`{text}` is not a date/time (YYYYMMDDHHMMSS)"));
+        }
+        if ![4, 6, 8, 10, 12, 14].contains(&digits.len()) {
+            return Err(format!(
+                "`{text}` has {} digits; expected YYYY, YYYYMM, YYYYMMDD, …, YYYYMMDDHHMMSS",
+                digits.len()
+            ));
+        }
+        if fraction.is_some() && digits.len() != 14 {
+            return Err(format!("`{text}`: a fraction needs seconds before it"));
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            digits.get(r).and_then(|s| s.parse().ok())
+        };
+        let year = num(0..4).unwrap_or(0) as i32;
+        let ts = Timestamp {
+            year,
+            month: num(4..6),
+            day: num(6..8),
+            hour: num(8..10),
+            minute: num(10..12),
+            second: num(12..14),
+            fraction,
+            offset_minutes: offset,
+        };
+        if let Some(m) = ts.month
+            && !(1..=12).contains(&m)
+        {
+            return Err(format!("`{text}`: month {m:02} does not exist"));
+        }
+        if let (Some(m), Some(d)) = (ts.month, ts.day)
+            && (d == 0 || d > days_in_month(year, m))
+        {
+            return Err(format!(
+                "`{text}`: day {d:02} does not exist in {year}-{m:02}"
+            ));
+        }
+        if ts.hour.is_some_and(|h| h > 23) {
+            return Err(format!("`{text}`: hour out of range"));
+        }
+        if ts.minute.is_some_and(|m| m > 59) || ts.second.is_some_and(|s| s > 59) {
+            return Err(format!("`{text}`: minute or second out of range"));
+        }
+        Ok(ts)
+    }
+
+    /// Has a time part (hours at least).
+    pub fn has_time(&self) -> bool {
+        self.hour.is_some()
+    }
+
+    /// The same instant at another UTC offset. A value with no offset is
+    /// read as being at `assume` (minutes); a date-only value is left as is.
+    pub fn to_offset(&self, target: i32, assume: Option<i32>) -> Timestamp {
+        let Some(from) = self.offset_minutes.or(assume) else {
+            return self.clone();
+        };
+        if !self.has_time() {
+            return self.clone();
+        }
+        let (Some(mo), Some(d), Some(h)) = (self.month, self.day, self.hour) else {
+            return self.clone();
+        };
+        let days = days_from_civil(self.year, mo, d);
+        let total = days * 1440 + i64::from(h) * 60 + i64::from(self.minute.unwrap_or(0))
+            - i64::from(from)
+            + i64::from(target);
+        let day = total.div_euclid(1440);
+        let mins = total.rem_euclid(1440);
+        let (y, m, dd) = civil_from_days(day);
+        Timestamp {
+            year: y,
+            month: Some(m),
+            day: Some(dd),
+            hour: Some((mins / 60) as u32),
+            minute: self.minute.map(|_| (mins % 60) as u32),
+            second: self.second,
+            fraction: self.fraction.clone(),
+            offset_minutes: Some(target),
+        }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.year)?;
+        for part in [self.month, self.day, self.hour, self.minute, self.second]
+            .into_iter()
+            .map_while(|p| p)
+        {
+            write!(f, "{part:02}")?;
+        }
+        if let Some(fr) = &self.fraction {
+            write!(f, ".{fr}")?;
+        }
+        if let Some(o) = self.offset_minutes {
+            write!(f, "{}", format_offset(o))?;
+        }
+        Ok(())
+    }
+}
+
+// Days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i32, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    ((y + i64::from(m <= 2)) as i32, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints() {
+        for s in [
+            "2024",
+            "202401",
+            "20240131",
+            "202401311230",
+            "20240131123045-0500",
+            "20140630120030.1234-0500",
+            "20240229",
+        ] {
+            assert_eq!(Timestamp::parse(s).unwrap().to_string(), s);
+        }
+    }
+
+    #[test]
+    fn rejects_impossible_values() {
+        for s in [
+            "20230229",
+            "99999999",
+            "2024013",
+            "20241301",
+            "20240101256000",
+            "2024-01-01",
+            "20240101120000+25",
+            "abc",
+        ] {
+            assert!(Timestamp::parse(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn converts_offsets_across_midnight() {
+        let t = Timestamp::parse("20241231203000-0500").unwrap();
+        assert_eq!(t.to_offset(0, None).to_string(), "20250101013000+0000");
+        let t = Timestamp::parse("202403010030").unwrap();
+        assert_eq!(t.to_offset(0, Some(60)).to_string(), "202402292330+0000");
+    }
+}

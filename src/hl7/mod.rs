@@ -1,0 +1,1007 @@
+//! The HL7 v2 message model: files of one or many messages, segments and
+//! fields with their byte ranges, reading and writing by path, and a
+//! serializer that gives back an unmodified message byte for byte.
+//!
+//! hl7-parser splits each segment into fields and gives their ranges; this
+//! module does the rest (message boundaries, batches, BOM, framing bytes,
+//! line endings, v2.7 truncation characters, escapes and writing), where that
+//! crate is lenient or wrong.
+
+pub mod datetime;
+pub mod escape;
+pub mod names;
+pub mod path;
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+pub use escape::{escape, unescape};
+pub use path::{Path, PathError};
+
+/// The delimiters a message declares in MSH-1 and MSH-2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Delimiters {
+    pub field: char,
+    pub component: char,
+    pub repetition: char,
+    pub escape: char,
+    pub subcomponent: char,
+    /// The v2.7+ truncation character, the fifth in MSH-2 (`^~\&#`).
+    pub truncation: Option<char>,
+}
+
+impl Default for Delimiters {
+    fn default() -> Self {
+        Delimiters {
+            field: '|',
+            component: '^',
+            repetition: '~',
+            escape: '\\',
+            subcomponent: '&',
+            truncation: None,
+        }
+    }
+}
+
+impl Delimiters {
+    /// MSH-2 as written: `^~\&` (or with the truncation character).
+    pub fn encoding_characters(&self) -> String {
+        let mut s = String::new();
+        s.push(self.component);
+        s.push(self.repetition);
+        s.push(self.escape);
+        s.push(self.subcomponent);
+        if let Some(t) = self.truncation {
+            s.push(t);
+        }
+        s
+    }
+
+    /// Reads MSH-1 and MSH-2. Returns a message saying what is wrong.
+    pub fn from_msh(field: char, encoding: &str) -> Result<Delimiters, String> {
+        let chars: Vec<char> = encoding.chars().collect();
+        if !(4..=5).contains(&chars.len()) {
+            return Err(format!(
+                "MSH-2 encoding characters `{encoding}` must be 4 characters (5 with the v2.7 truncation character), found {}",
+                chars.len()
+            ));
+        }
+        let mut all = vec![field];
+        all.extend(&chars);
+        for (i, c) in all.iter().enumerate() {
+            if c.is_alphanumeric() || c.is_whitespace() || c.is_control() {
+                return Err(format!(
+                    "delimiter `{}` in `{field}{encoding}` must be a printable symbol",
+                    c.escape_debug()
+                ));
+            }
+            if all[..i].contains(c) {
+                return Err(format!(
+                    "delimiter `{c}` appears twice in `{field}{encoding}`; each delimiter must be distinct"
+                ));
+            }
+        }
+        Ok(Delimiters {
+            field,
+            component: chars[0],
+            repetition: chars[1],
+            escape: chars[2],
+            subcomponent: chars[3],
+            truncation: chars.get(4).copied(),
+        })
+    }
+
+    fn to_parser(self) -> hl7_parser::message::Separators {
+        hl7_parser::message::Separators {
+            field: self.field,
+            component: self.component,
+            subcomponent: self.subcomponent,
+            repetition: self.repetition,
+            escape: self.escape,
+            lenient_newlines: false,
+        }
+    }
+}
+
+/// One field of a segment, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Exactly as written, repetitions and components included.
+    pub raw: String,
+    /// Byte range inside the message text, when the field came from text.
+    pub range: Option<Range<usize>>,
+}
+
+/// One segment: its name, fields (field 1 first) and how its line ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub name: String,
+    /// `fields[0]` is field 1. For MSH, field 1 is the field separator and
+    /// field 2 the encoding characters, as HL7 counts them.
+    pub fields: Vec<Field>,
+    /// Byte range inside the message text (without the terminator).
+    pub range: Option<Range<usize>>,
+    /// What ended the segment in the source: `\r`, `\n`, `\r\n` or nothing.
+    pub terminator: String,
+    /// 1-based line in the file the message came from.
+    pub line_number: usize,
+}
+
+impl Segment {
+    pub fn new(name: &str) -> Segment {
+        Segment {
+            name: name.to_string(),
+            fields: Vec::new(),
+            range: None,
+            terminator: "\r".to_string(),
+            line_number: 0,
+        }
+    }
+
+    pub fn field_raw(&self, number: usize) -> Option<&str> {
+        self.fields
+            .get(number.checked_sub(1)?)
+            .map(|f| f.raw.as_str())
+    }
+}
+
+/// One HL7 v2 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub delimiters: Delimiters,
+    pub segments: Vec<Segment>,
+    /// The message's text as it stood in the file (empty for built messages).
+    pub text: String,
+    /// Byte offset of the message inside its file.
+    pub offset: usize,
+    /// 1-based line of MSH in the file.
+    pub line_number: usize,
+}
+
+/// A located problem found while reading a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParseProblem {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// 1-based column (in characters) in that line.
+    pub column: usize,
+    pub severity: crate::finding::Severity,
+    pub message: String,
+}
+
+/// Everything read from one file.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFile {
+    pub messages: Vec<Message>,
+    pub problems: Vec<ParseProblem>,
+    /// Batch envelope segments (FHS, BHS, BTS, FTS) seen, as written.
+    pub envelopes: Vec<String>,
+}
+
+/// How many problems one file may report before the rest are summarised.
+const MAX_PROBLEMS: usize = 200;
+
+/// Decodes bytes as UTF-8, or as Latin-1 with a problem when they are not.
+pub fn decode_bytes(bytes: &[u8]) -> (String, Option<ParseProblem>) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), None),
+        Err(e) => {
+            let before = &bytes[..e.valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
+            let problem = ParseProblem {
+                line,
+                column: 1,
+                severity: crate::finding::Severity::Warning,
+                message: format!(
+                    "not valid UTF-8 at byte {}; read as Latin-1 (ISO 8859-1)",
+                    e.valid_up_to()
+                ),
+            };
+            (bytes.iter().map(|&b| b as char).collect(), Some(problem))
+        }
+    }
+}
+
+/// Reads a file's bytes: one message or many, batch envelopes, blank lines,
+/// any line endings, a UTF-8 BOM and MLLP framing bytes are all accepted.
+pub fn parse_bytes(bytes: &[u8]) -> ParsedFile {
+    let (text, problem) = decode_bytes(bytes);
+    let mut parsed = parse_text(&text);
+    if let Some(p) = problem {
+        parsed.problems.insert(0, p);
+    }
+    parsed
+}
+
+struct Line<'a> {
+    start: usize,
+    content: &'a str,
+    terminator: &'a str,
+    number: usize,
+}
+
+fn split_lines(text: &str) -> Vec<Line<'_>> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut number = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' => {
+                let end = if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                lines.push(Line {
+                    start,
+                    content: &text[start..i],
+                    terminator: &text[i..end],
+                    number,
+                });
+                number += 1;
+                i = end;
+                start = end;
+            }
+            b'\n' => {
+                lines.push(Line {
+                    start,
+                    content: &text[start..i],
+                    terminator: &text[i..i + 1],
+                    number,
+                });
+                number += 1;
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if start < bytes.len() {
+        lines.push(Line {
+            start,
+            content: &text[start..],
+            terminator: "",
+            number,
+        });
+    }
+    lines
+}
+
+fn is_segment_name(name: &str) -> bool {
+    name.len() == 3
+        && name.as_bytes()[0].is_ascii_uppercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Strips a BOM and MLLP framing bytes (0x0B start, 0x1C end) from a line,
+/// returning how many bytes were removed from the front.
+fn strip_framing(content: &str) -> (usize, &str) {
+    let trimmed_front = content.trim_start_matches(['\u{feff}', '\u{0b}']);
+    let front = content.len() - trimmed_front.len();
+    let trimmed = trimmed_front.trim_end_matches('\u{1c}');
+    (front, trimmed)
+}
+
+struct Builder {
+    delimiters: Delimiters,
+    segments: Vec<Segment>,
+    start: usize,
+    end: usize,
+    line_number: usize,
+}
+
+/// Reads text: see [`parse_bytes`].
+pub fn parse_text(text: &str) -> ParsedFile {
+    let mut out = ParsedFile::default();
+    let mut current: Option<Builder> = None;
+    let mut suppressed = 0usize;
+    let mut problem = |out: &mut ParsedFile, p: ParseProblem| {
+        if out.problems.len() < MAX_PROBLEMS {
+            out.problems.push(p);
+        } else {
+            suppressed += 1;
+        }
+    };
+
+    for line in split_lines(text) {
+        let (front, content) = strip_framing(line.content);
+        let start = line.start + front;
+        if content.trim().is_empty() {
+            // A blank line ends a message.
+            if let Some(b) = current.take() {
+                out.messages.push(finish(text, b));
+            }
+            continue;
+        }
+        let name = content.get(..3).unwrap_or(content);
+        if ["FHS", "BHS", "BTS", "FTS"].contains(&name) {
+            if let Some(b) = current.take() {
+                out.messages.push(finish(text, b));
+            }
+            out.envelopes.push(content.to_string());
+            continue;
+        }
+        if name == "MSH" {
+            if let Some(b) = current.take() {
+                out.messages.push(finish(text, b));
+            }
+            match parse_msh(content, line.number) {
+                Ok((delimiters, segment)) => {
+                    let mut segment = segment;
+                    segment.terminator = line.terminator.to_string();
+                    current = Some(Builder {
+                        delimiters,
+                        segments: vec![segment],
+                        start,
+                        end: start + content.len() + line.terminator.len(),
+                        line_number: line.number,
+                    });
+                }
+                Err((column, message)) => problem(
+                    &mut out,
+                    ParseProblem {
+                        line: line.number,
+                        column,
+                        severity: crate::finding::Severity::Error,
+                        message: format!("{message}; the message starting here was skipped"),
+                    },
+                ),
+            }
+            continue;
+        }
+        let Some(b) = current.as_mut() else {
+            problem(
+                &mut out,
+                ParseProblem {
+                    line: line.number,
+                    column: 1,
+                    severity: crate::finding::Severity::Error,
+                    message: format!(
+                        "`{}` is not inside a message: a message must start with MSH",
+                        preview(content)
+                    ),
+                },
+            );
+            continue;
+        };
+        match parse_segment(content, b.delimiters, line.number) {
+            Ok(mut segment) => {
+                segment.terminator = line.terminator.to_string();
+                // Ranges are relative to the message's text.
+                let shift = start - b.start;
+                shift_ranges(&mut segment, shift);
+                b.segments.push(segment);
+                b.end = start + content.len() + line.terminator.len();
+            }
+            Err((column, message)) => problem(
+                &mut out,
+                ParseProblem {
+                    line: line.number,
+                    column,
+                    severity: crate::finding::Severity::Error,
+                    message,
+                },
+            ),
+        }
+    }
+    if let Some(b) = current.take() {
+        out.messages.push(finish(text, b));
+    }
+    if suppressed > 0 {
+        out.problems.push(ParseProblem {
+            line: out.problems.last().map(|p| p.line).unwrap_or(1),
+            column: 1,
+            severity: crate::finding::Severity::Error,
+            message: format!("{suppressed} more problems in this file were not listed"),
+        });
+    }
+    out
+}
+
+fn preview(s: &str) -> String {
+    let p: String = s
+        .chars()
+        .take(24)
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    if s.chars().count() > 24 {
+        format!("{p}…")
+    } else {
+        p
+    }
+}
+
+fn shift_ranges(segment: &mut Segment, shift: usize) {
+    if let Some(r) = segment.range.as_mut() {
+        *r = r.start + shift..r.end + shift;
+    }
+    for f in &mut segment.fields {
+        if let Some(r) = f.range.as_mut() {
+            *r = r.start + shift..r.end + shift;
+        }
+    }
+}
+
+fn finish(text: &str, b: Builder) -> Message {
+    Message {
+        delimiters: b.delimiters,
+        segments: b.segments,
+        text: text[b.start..b.end].to_string(),
+        offset: b.start,
+        line_number: b.line_number,
+    }
+}
+
+/// Reads an MSH line: delimiters, then the fields through hl7-parser.
+fn parse_msh(content: &str, line_number: usize) -> Result<(Delimiters, Segment), (usize, String)> {
+    let mut chars = content.char_indices().skip(3);
+    let Some((_, field_sep)) = chars.next() else {
+        return Err((4, "MSH has no field separator (MSH-1)".to_string()));
+    };
+    let rest = &content[3 + field_sep.len_utf8()..];
+    let encoding = rest.split(field_sep).next().unwrap_or_default();
+    let delimiters =
+        Delimiters::from_msh(field_sep, encoding).map_err(|m| (5, format!("bad MSH: {m}")))?;
+    let mut segment = parse_segment(content, delimiters, line_number)?;
+    // hl7-parser reads `MSH|^~\&|A` as fields [`^~\&`, `A`]; HL7 counts the
+    // field separator itself as MSH-1.
+    segment.fields.insert(
+        0,
+        Field {
+            raw: field_sep.to_string(),
+            range: Some(3..3 + field_sep.len_utf8()),
+        },
+    );
+    Ok((delimiters, segment))
+}
+
+/// Splits one segment line into fields through hl7-parser, checking that
+/// it read the whole line.
+fn parse_segment(
+    content: &str,
+    d: Delimiters,
+    line_number: usize,
+) -> Result<Segment, (usize, String)> {
+    let name = content.get(..3).unwrap_or(content);
+    if !is_segment_name(name) {
+        return Err((
+            1,
+            format!(
+                "`{}` does not start with a segment name (three upper-case letters or digits)",
+                preview(content)
+            ),
+        ));
+    }
+    if content.len() == 3 {
+        return Ok(Segment {
+            name: name.to_string(),
+            fields: Vec::new(),
+            range: Some(0..3),
+            terminator: String::new(),
+            line_number,
+        });
+    }
+    let after = content[3..].chars().next();
+    if after != Some(d.field) {
+        return Err((
+            4,
+            format!(
+                "segment {name} is followed by `{}` where the field separator `{}` was expected",
+                after
+                    .map(|c| c.escape_debug().to_string())
+                    .unwrap_or_default(),
+                d.field
+            ),
+        ));
+    }
+    let parsed = hl7_parser::parser::parse_segment_with_separators(content, d.to_parser())
+        .map_err(|e| (1, format!("segment {name} could not be read: {e}")))?;
+    if parsed.range.end != content.len() {
+        let column = content[..parsed.range.end].chars().count() + 1;
+        return Err((
+            column,
+            format!("segment {name}: unexpected text at column {column}"),
+        ));
+    }
+    let fields = parsed
+        .fields
+        .iter()
+        .map(|f| Field {
+            raw: content[f.range.clone()].to_string(),
+            range: Some(f.range.clone()),
+        })
+        .collect();
+    Ok(Segment {
+        name: name.to_string(),
+        fields,
+        range: Some(0..content.len()),
+        terminator: String::new(),
+        line_number,
+    })
+}
+
+/// Parses text that must hold exactly one message.
+pub fn parse_one(text: &str) -> Result<Message, Vec<ParseProblem>> {
+    let mut parsed = parse_text(text);
+    let errors = parsed
+        .problems
+        .iter()
+        .any(|p| p.severity == crate::finding::Severity::Error);
+    if errors {
+        return Err(parsed.problems);
+    }
+    match parsed.messages.len() {
+        1 => Ok(parsed.messages.remove(0)),
+        0 => Err(vec![ParseProblem {
+            line: 1,
+            column: 1,
+            severity: crate::finding::Severity::Error,
+            message: "no message found: a message starts with MSH".to_string(),
+        }]),
+        n => Err(vec![ParseProblem {
+            line: parsed.messages[1].line_number,
+            column: 1,
+            severity: crate::finding::Severity::Error,
+            message: format!("expected one message, found {n}"),
+        }]),
+    }
+}
+
+// ---- reading and writing parts of a field ----
+
+/// Splits `raw` on `sep`, keeping empty parts (`a^^b` → `a`, ``, `b`).
+fn part(raw: &str, sep: char, number: usize) -> &str {
+    raw.split(sep).nth(number - 1).unwrap_or("")
+}
+
+/// Reads a repetition / component / subcomponent of a field's raw value.
+pub fn sub_value<'a>(
+    raw: &'a str,
+    d: &Delimiters,
+    repetition: Option<usize>,
+    component: Option<usize>,
+    subcomponent: Option<usize>,
+) -> &'a str {
+    let mut v = raw;
+    if repetition.is_none() && component.is_none() {
+        return v;
+    }
+    v = part(v, d.repetition, repetition.unwrap_or(1));
+    if let Some(c) = component {
+        v = part(v, d.component, c);
+        if let Some(s) = subcomponent {
+            v = part(v, d.subcomponent, s);
+        }
+    }
+    v
+}
+
+fn replace_part(raw: &str, sep: char, number: usize, f: impl FnOnce(&str) -> String) -> String {
+    let mut parts: Vec<String> = raw.split(sep).map(str::to_string).collect();
+    if parts.len() < number {
+        parts.resize(number, String::new());
+    }
+    parts[number - 1] = f(&parts[number - 1]);
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts.join(&sep.to_string())
+}
+
+/// Writes a repetition / component / subcomponent into a field's raw value.
+pub fn with_sub_value(
+    raw: &str,
+    d: &Delimiters,
+    repetition: Option<usize>,
+    component: Option<usize>,
+    subcomponent: Option<usize>,
+    value: &str,
+) -> String {
+    if repetition.is_none() && component.is_none() {
+        return value.to_string();
+    }
+    replace_part(
+        raw,
+        d.repetition,
+        repetition.unwrap_or(1),
+        |rep| match component {
+            None => value.to_string(),
+            Some(c) => replace_part(rep, d.component, c, |comp| match subcomponent {
+                None => value.to_string(),
+                Some(s) => replace_part(comp, d.subcomponent, s, |_| value.to_string()),
+            }),
+        },
+    )
+}
+
+/// A populated field of a message, at field level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRef<'a> {
+    /// `PID-5`, `OBX[2]-5`: always with the occurrence set.
+    pub path: Path,
+    pub raw: &'a str,
+    pub range: Option<Range<usize>>,
+    /// Index of the segment in the message.
+    pub segment_index: usize,
+}
+
+impl Message {
+    /// An empty message with the given delimiters and an MSH carrying them.
+    pub fn with_delimiters(delimiters: Delimiters) -> Message {
+        let mut msh = Segment::new("MSH");
+        msh.fields = vec![
+            Field {
+                raw: delimiters.field.to_string(),
+                range: None,
+            },
+            Field {
+                raw: delimiters.encoding_characters(),
+                range: None,
+            },
+        ];
+        Message {
+            delimiters,
+            segments: vec![msh],
+            text: String::new(),
+            offset: 0,
+            line_number: 1,
+        }
+    }
+
+    /// Serializes the message. An unmodified parsed message comes back byte
+    /// for byte as it was read (line endings included); new segments end in `\r`.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(self.text.len().max(256));
+        let sep = self.delimiters.field;
+        for s in &self.segments {
+            out.push_str(&s.name);
+            if s.name == "MSH" && s.fields.len() >= 2 {
+                out.push_str(&s.fields[0].raw);
+                out.push_str(&s.fields[1].raw);
+                for f in &s.fields[2..] {
+                    out.push(sep);
+                    out.push_str(&f.raw);
+                }
+            } else {
+                for f in &s.fields {
+                    out.push(sep);
+                    out.push_str(&f.raw);
+                }
+            }
+            out.push_str(&s.terminator);
+        }
+        out
+    }
+
+    /// The same message with every segment ending in `\r`, as sent on the wire.
+    pub fn encode_wire(&self) -> String {
+        let mut m = self.clone();
+        for s in &mut m.segments {
+            s.terminator = "\r".to_string();
+        }
+        m.encode()
+    }
+
+    /// Index of the n-th (1-based) segment named `name`.
+    pub fn segment_index(&self, name: &str, number: usize) -> Option<usize> {
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.name == name)
+            .nth(number.checked_sub(1)?)
+            .map(|(i, _)| i)
+    }
+
+    pub fn segment_count(&self, name: &str) -> usize {
+        self.segments.iter().filter(|s| s.name == name).count()
+    }
+
+    /// The raw text at a path, `None` when the segment or field is absent.
+    pub fn get(&self, path: &Path) -> Option<&str> {
+        let idx = self.segment_index(&path.segment, path.segment_number.unwrap_or(1))?;
+        let raw = self.segments[idx].field_raw(path.field_number)?;
+        Some(sub_value(
+            raw,
+            &self.delimiters,
+            path.repetition_number,
+            path.component_number,
+            path.subcomponent_number,
+        ))
+    }
+
+    /// The raw text at a path, empty when absent.
+    pub fn get_or_empty(&self, path: &Path) -> &str {
+        self.get(path).unwrap_or("")
+    }
+
+    /// The unescaped value at a path.
+    pub fn value(&self, path: &Path) -> String {
+        unescape(self.get_or_empty(path), &self.delimiters)
+    }
+
+    /// Writes raw (already escaped) text at a path, creating the segment
+    /// (appended at the end) and fields as needed. MSH-1 and MSH-2 are not written.
+    pub fn set(&mut self, path: &Path, raw: &str) {
+        if path.segment == "MSH" && path.field_number <= 2 {
+            return;
+        }
+        let number = path.segment_number.unwrap_or(1);
+        let idx = match self.segment_index(&path.segment, number) {
+            Some(i) => i,
+            None => {
+                if raw.is_empty() {
+                    return;
+                }
+                while self.segment_count(&path.segment) < number {
+                    self.segments.push(Segment::new(&path.segment));
+                }
+                self.segments.len() - 1
+            }
+        };
+        let d = self.delimiters;
+        let seg = &mut self.segments[idx];
+        if seg.fields.len() < path.field_number {
+            if raw.is_empty() {
+                return;
+            }
+            seg.fields.resize(
+                path.field_number,
+                Field {
+                    raw: String::new(),
+                    range: None,
+                },
+            );
+        }
+        let field = &mut seg.fields[path.field_number - 1];
+        let new = with_sub_value(
+            &field.raw,
+            &d,
+            path.repetition_number,
+            path.component_number,
+            path.subcomponent_number,
+            raw,
+        );
+        if new != field.raw {
+            field.raw = new;
+            field.range = None;
+            // A changed segment keeps no trailing empty fields.
+            while seg.fields.len() > 2 && seg.fields.last().is_some_and(|f| f.raw.is_empty()) {
+                seg.fields.pop();
+            }
+        }
+    }
+
+    /// Writes a plain value at a path, escaping it first.
+    pub fn set_value(&mut self, path: &Path, value: &str) {
+        let raw = escape(value, &self.delimiters);
+        self.set(path, &raw);
+    }
+
+    /// Clears the value at a path.
+    pub fn delete(&mut self, path: &Path) {
+        self.set(path, "");
+    }
+
+    /// Every populated field, at field level, in message order.
+    pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
+        let mut out = Vec::new();
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for (segment_index, s) in self.segments.iter().enumerate() {
+            let n = match counts.iter_mut().find(|(name, _)| *name == s.name) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    counts.push((&s.name, 1));
+                    1
+                }
+            };
+            for (i, f) in s.fields.iter().enumerate() {
+                if !f.raw.is_empty() {
+                    out.push(FieldRef {
+                        path: Path::field(&s.name, n, i + 1),
+                        raw: &f.raw,
+                        range: f.range.clone(),
+                        segment_index,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// MSH-9 as `TYPE^EVENT` (components 1 and 2).
+    pub fn message_type(&self) -> String {
+        let d = self.delimiters;
+        let raw = self
+            .segments
+            .first()
+            .and_then(|s| s.field_raw(9))
+            .unwrap_or("");
+        let t = sub_value(raw, &d, None, Some(1), None);
+        let e = sub_value(raw, &d, None, Some(2), None);
+        if e.is_empty() {
+            t.to_string()
+        } else {
+            format!("{t}^{e}")
+        }
+    }
+
+    /// MSH-10.
+    pub fn control_id(&self) -> &str {
+        self.segments
+            .first()
+            .and_then(|s| s.field_raw(10))
+            .unwrap_or("")
+    }
+
+    /// MSH-12 version (component 1).
+    pub fn version(&self) -> &str {
+        let raw = self
+            .segments
+            .first()
+            .and_then(|s| s.field_raw(12))
+            .unwrap_or("");
+        sub_value(raw, &self.delimiters, None, Some(1), None)
+    }
+
+    /// Re-encodes the message with other delimiters, keeping every value.
+    pub fn with_new_delimiters(&self, new: Delimiters) -> Message {
+        let old = self.delimiters;
+        let mut m = self.clone();
+        m.delimiters = new;
+        for s in &mut m.segments {
+            let skip = if s.name == "MSH" { 2 } else { 0 };
+            for (i, f) in s.fields.iter_mut().enumerate() {
+                f.range = None;
+                if i < skip {
+                    continue;
+                }
+                f.raw = reencode(&f.raw, &old, &new);
+            }
+            if s.name == "MSH" && s.fields.len() >= 2 {
+                s.fields[0].raw = new.field.to_string();
+                s.fields[1].raw = new.encoding_characters();
+            }
+        }
+        m.text = String::new();
+        m
+    }
+}
+
+fn reencode(raw: &str, old: &Delimiters, new: &Delimiters) -> String {
+    raw.split(old.repetition)
+        .map(|rep| {
+            rep.split(old.component)
+                .map(|comp| {
+                    comp.split(old.subcomponent)
+                        .map(|sub| escape(&unescape(sub, old), new))
+                        .collect::<Vec<_>>()
+                        .join(&new.subcomponent.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(&new.component.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(&new.repetition.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORU: &str = "MSH|^~\\&|LAB|HOSP|EHR|HOSP|20240101120000-0500||ORU^R01|MSG1|P|2.5.1\rPID|1||123^^^HOSP^MR~456^^^SSA^SS||Müller^Hans\rOBX|1|NM|GLU^Glucose||5.4|mmol/L|3.9-5.8||||F\rOBX|2|ST|NOTE||a\\T\\b\r";
+
+    fn p(s: &str) -> Path {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn round_trips_byte_for_byte() {
+        for text in [
+            ORU.to_string(),
+            ORU.replace('\r', "\n"),
+            ORU.replace('\r', "\r\n"),
+            ORU.trim_end().to_string(),
+        ] {
+            let parsed = parse_text(&text);
+            assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+            assert_eq!(parsed.messages.len(), 1);
+            assert_eq!(parsed.messages[0].encode(), text);
+        }
+    }
+
+    #[test]
+    fn reads_paths() {
+        let m = parse_one(ORU).unwrap();
+        assert_eq!(m.get(&p("MSH-1")), Some("|"));
+        assert_eq!(m.get(&p("MSH-2")), Some("^~\\&"));
+        assert_eq!(m.get(&p("MSH-9")), Some("ORU^R01"));
+        assert_eq!(m.get(&p("PID-3[2].1")), Some("456"));
+        assert_eq!(m.get(&p("PID-3.4")), Some("HOSP"));
+        assert_eq!(m.get(&p("PID-5.1")), Some("Müller"));
+        assert_eq!(m.get(&p("OBX[2]-5")), Some("a\\T\\b"));
+        assert_eq!(m.value(&p("OBX[2]-5")), "a&b");
+        assert_eq!(m.get(&p("OBX[3]-5")), None);
+        assert_eq!(m.message_type(), "ORU^R01");
+        assert_eq!(m.version(), "2.5.1");
+    }
+
+    #[test]
+    fn ranges_point_into_text() {
+        let m = parse_one(ORU).unwrap();
+        for f in m.populated_fields() {
+            let r = f.range.clone().unwrap();
+            assert_eq!(&m.text[r], f.raw, "{}", f.path);
+        }
+    }
+
+    #[test]
+    fn sets_and_deletes() {
+        let mut m = parse_one(ORU).unwrap();
+        m.set(&p("PID-15.1"), "spa");
+        assert_eq!(m.get(&p("PID-15")), Some("spa"));
+        m.set_value(&p("OBX[2]-5"), "x|y");
+        assert_eq!(m.get(&p("OBX[2]-5")), Some("x\\F\\y"));
+        m.delete(&p("PID-3[2]"));
+        assert_eq!(m.get(&p("PID-3")), Some("123^^^HOSP^MR"));
+        m.set(&p("ZPI-2"), "z");
+        assert!(m.encode().ends_with("ZPI||z\r"));
+        m.set(&p("PID-5.1.2"), "von");
+        assert_eq!(m.get(&p("PID-5")), Some("Müller&von^Hans"));
+    }
+
+    #[test]
+    fn five_character_msh2_keeps_field_numbers() {
+        let m = parse_one("MSH|^~\\&#|APP|FAC|||20240101||ORU^R01|X|P|2.7\r").unwrap();
+        assert_eq!(m.delimiters.truncation, Some('#'));
+        assert_eq!(m.get(&p("MSH-3")), Some("APP"));
+        assert_eq!(m.message_type(), "ORU^R01");
+    }
+
+    #[test]
+    fn splits_batches_and_blank_lines() {
+        let text = format!("\u{feff}FHS|^~\\&\nBHS|^~\\&\n{ORU}\n\n{ORU}BTS|2\nFTS|1\n");
+        let parsed = parse_text(&text);
+        assert_eq!(parsed.messages.len(), 2, "{:?}", parsed.problems);
+        assert_eq!(parsed.envelopes.len(), 4);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+    }
+
+    #[test]
+    fn reports_located_problems() {
+        let parsed = parse_text("PID|1\nMSH|&&&&|x\nMSH|^~\\&|A\nbad line\nPID|1");
+        let lines: Vec<usize> = parsed.problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![1, 2, 4]);
+        assert_eq!(parsed.messages.len(), 1);
+        assert_eq!(parsed.messages[0].segments.len(), 2);
+    }
+
+    #[test]
+    fn binary_junk_never_panics() {
+        let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 256) as u8).collect();
+        let parsed = parse_bytes(&junk);
+        assert!(!parsed.problems.is_empty());
+        let mut with_msh = b"MSH|^~\\&|".to_vec();
+        with_msh.extend(&junk);
+        let _ = parse_bytes(&with_msh);
+    }
+
+    #[test]
+    fn reencodes_with_new_delimiters() {
+        let m = parse_one(ORU).unwrap();
+        let d = Delimiters::from_msh('#', "$~\\&").unwrap();
+        let n = m.with_new_delimiters(d);
+        let text = n.encode();
+        assert!(text.starts_with("MSH#$~\\&#LAB#"));
+        let back = parse_one(&text).unwrap();
+        assert_eq!(back.value(&p("PID-5.1")), "Müller");
+        assert_eq!(back.value(&p("OBX[2]-5")), "a&b");
+    }
+}

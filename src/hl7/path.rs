@@ -1,0 +1,251 @@
+//! Field paths as HL7 people write them: `PID-5`, `PID-5.1`, `PID-3[2].1`,
+//! `OBX[3]-5`, `PID-5.1.2`. All numbers are 1-based.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A location in a message, from a segment down to a subcomponent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path {
+    pub segment: String,
+    /// Which occurrence of the segment (1-based). `None`: every occurrence
+    /// when a rule applies it, the first when a value is read.
+    pub segment_number: Option<usize>,
+    pub field_number: usize,
+    /// Which repetition of the field. `None`: the whole field when no
+    /// component is named, the first repetition otherwise.
+    pub repetition_number: Option<usize>,
+    pub component_number: Option<usize>,
+    pub subcomponent_number: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid field path `{path}`: {reason}")]
+pub struct PathError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl Path {
+    /// The field-level path of one segment occurrence: `OBX[2]-5`.
+    pub fn field(segment: &str, segment_number: usize, field_number: usize) -> Path {
+        Path {
+            segment: segment.to_string(),
+            segment_number: Some(segment_number),
+            field_number,
+            repetition_number: None,
+            component_number: None,
+            subcomponent_number: None,
+        }
+    }
+
+    /// This path cut to its field: `PID-3[2].1` → `PID-3`.
+    pub fn to_field(&self) -> Path {
+        Path {
+            repetition_number: None,
+            component_number: None,
+            subcomponent_number: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same path at a given segment occurrence.
+    pub fn at_occurrence(&self, n: usize) -> Path {
+        Path {
+            segment_number: Some(n),
+            ..self.clone()
+        }
+    }
+
+    /// Is `self` (maybe with no occurrence) the same field as `other`?
+    pub fn same_field(&self, other: &Path) -> bool {
+        self.segment == other.segment
+            && self.field_number == other.field_number
+            && self.segment_number.unwrap_or(1) == other.segment_number.unwrap_or(1)
+    }
+
+    /// Canonical text, with the first segment occurrence written without brackets.
+    pub fn display_canonical(&self) -> String {
+        let mut p = self.clone();
+        if p.segment_number == Some(1) {
+            p.segment_number = None;
+        }
+        p.to_string()
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.segment)?;
+        if let Some(n) = self.segment_number.filter(|&n| n != 1) {
+            write!(f, "[{n}]")?;
+        }
+        write!(f, "-{}", self.field_number)?;
+        if let Some(r) = self.repetition_number {
+            write!(f, "[{r}]")?;
+        }
+        if let Some(c) = self.component_number {
+            write!(f, ".{c}")?;
+            if let Some(s) = self.subcomponent_number {
+                write!(f, ".{s}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_number(text: &str, what: &str, path: &str) -> Result<usize, PathError> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(PathError {
+            path: path.to_string(),
+            reason: format!("{what} `{text}` must be a whole number from 1"),
+        }),
+    }
+}
+
+/// Splits `NAME[3]` into `NAME` and `Some(3)`.
+fn split_bracket<'a>(
+    text: &'a str,
+    what: &str,
+    path: &str,
+) -> Result<(&'a str, Option<usize>), PathError> {
+    match text.find('[') {
+        None => Ok((text, None)),
+        Some(open) => {
+            let Some(inner) = text[open + 1..].strip_suffix(']') else {
+                return Err(PathError {
+                    path: path.to_string(),
+                    reason: format!("`{text}`: a `[` needs a closing `]` at the end"),
+                });
+            };
+            Ok((&text[..open], Some(parse_number(inner, what, path)?)))
+        }
+    }
+}
+
+impl FromStr for Path {
+    type Err = PathError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason: &str| PathError {
+            path: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let text = s.trim();
+        if text.len() < 5 {
+            return Err(err(
+                "expected SEGMENT-FIELD, for example PID-5 or OBX[2]-5.1",
+            ));
+        }
+        // The segment part ends at the first '-' (or '.' in the PID.5 style).
+        let sep = text
+            .find(['-', '.'])
+            .ok_or_else(|| err("expected `-` between segment and field, as in PID-5"))?;
+        let (seg_part, rest) = (&text[..sep], &text[sep + 1..]);
+        let (segment, segment_number) = split_bracket(seg_part, "segment occurrence", s)?;
+        let seg_ok = segment.len() == 3
+            && segment
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase())
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !seg_ok {
+            return Err(err(
+                "segment must be three upper-case letters or digits, as in PID or ZPI",
+            ));
+        }
+        let mut parts = rest.split('.');
+        let field_part = parts.next().unwrap_or_default();
+        let (field_text, repetition_number) = split_bracket(field_part, "repetition", s)?;
+        let field_number = parse_number(field_text, "field number", s)?;
+        let component_number = parts
+            .next()
+            .map(|c| parse_number(c, "component number", s))
+            .transpose()?;
+        let subcomponent_number = parts
+            .next()
+            .map(|c| parse_number(c, "subcomponent number", s))
+            .transpose()?;
+        if parts.next().is_some() {
+            return Err(err("too many parts: a path ends at the subcomponent"));
+        }
+        Ok(Path {
+            segment: segment.to_string(),
+            segment_number,
+            field_number,
+            repetition_number,
+            component_number,
+            subcomponent_number,
+        })
+    }
+}
+
+impl Serialize for Path {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Path {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Path {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn parses_all_forms() {
+        assert_eq!(p("PID-5").field_number, 5);
+        assert_eq!(p("PID-5.1").component_number, Some(1));
+        let x = p("PID-3[2].1");
+        assert_eq!(
+            (x.repetition_number, x.component_number),
+            (Some(2), Some(1))
+        );
+        let x = p("OBX[3]-5");
+        assert_eq!((x.segment_number, x.field_number), (Some(3), 5));
+        let x = p("PID-5.1.2");
+        assert_eq!(x.subcomponent_number, Some(2));
+        assert_eq!(p("PID.5.1").to_string(), "PID-5.1");
+        assert_eq!(p("ZPI-1").segment, "ZPI");
+    }
+
+    #[test]
+    fn displays_canonically() {
+        for s in ["PID-5", "PID-5.1", "PID-3[2].1", "OBX[3]-5", "PID-5.1.2"] {
+            assert_eq!(p(s).to_string(), s);
+        }
+        assert_eq!(p("OBX[1]-5").to_string(), "OBX-5");
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        for s in [
+            "",
+            "PID",
+            "pid-5",
+            "PID-0",
+            "PID-x",
+            "PID-5.0",
+            "PID[0]-1",
+            "PID[2-1",
+            "PI-5",
+            "PID-1.2.3.4",
+        ] {
+            assert!(s.parse::<Path>().is_err(), "{s} should fail");
+        }
+    }
+}

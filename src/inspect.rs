@@ -1,0 +1,180 @@
+//! What `baton inspect` shows of a file: every message with every populated
+//! field (path, name, raw, unescaped value, populated components), and every
+//! problem with its line and column.
+
+use serde::Serialize;
+
+use crate::finding::Severity;
+use crate::hl7::{self, Message, ParseProblem, Path, escape, names};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentView {
+    pub path: Path,
+    pub name: String,
+    pub raw: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldView {
+    pub path: Path,
+    pub name: String,
+    pub raw: String,
+    pub value: String,
+    /// Byte range of the field in the message text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<std::ops::Range<usize>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    /// 1-based position of the message in its file.
+    pub number: usize,
+    /// 1-based line of its MSH.
+    pub line: usize,
+    pub message_type: String,
+    pub control_id: String,
+    pub version: String,
+    pub segments: usize,
+    pub fields: Vec<FieldView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileView {
+    pub file: String,
+    pub messages: Vec<MessageView>,
+    pub problems: Vec<ParseProblem>,
+}
+
+impl FileView {
+    pub fn has_errors(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| p.severity != Severity::Information)
+    }
+}
+
+/// The populated fields of a message, with components.
+pub fn fields(msg: &Message) -> Vec<FieldView> {
+    let d = &msg.delimiters;
+    let dict = names::dictionary();
+    msg.populated_fields()
+        .into_iter()
+        .map(|f| {
+            let mut components = Vec::new();
+            let is_delims = f.path.segment == "MSH" && f.path.field_number <= 2;
+            if !is_delims {
+                let reps: Vec<&str> = f.raw.split(d.repetition).collect();
+                for (ri, rep) in reps.iter().enumerate() {
+                    let comps: Vec<&str> = rep.split(d.component).collect();
+                    if comps.len() < 2 && reps.len() < 2 {
+                        continue;
+                    }
+                    for (ci, comp) in comps.iter().enumerate() {
+                        if comp.is_empty() {
+                            continue;
+                        }
+                        let p = Path {
+                            repetition_number: (ri > 0).then_some(ri + 1),
+                            component_number: Some(ci + 1),
+                            ..f.path.clone()
+                        };
+                        components.push(ComponentView {
+                            name: dict.path_name(&p),
+                            raw: comp.to_string(),
+                            value: escape::unescape(comp, d),
+                            path: p,
+                        });
+                    }
+                }
+            }
+            FieldView {
+                name: dict.path_name(&f.path),
+                raw: f.raw.to_string(),
+                value: if is_delims {
+                    f.raw.to_string()
+                } else {
+                    escape::unescape(f.raw, d)
+                },
+                range: f.range.clone(),
+                components,
+                path: f.path,
+            }
+        })
+        .collect()
+}
+
+/// Escape-sequence problems in a message, located by line and column.
+pub fn escape_problems(msg: &Message) -> Vec<ParseProblem> {
+    let mut out = Vec::new();
+    for (seg_index, s) in msg.segments.iter().enumerate() {
+        for (i, f) in s.fields.iter().enumerate() {
+            if s.name == "MSH" && i < 2 {
+                continue;
+            }
+            let (_, problems) = escape::unescape_checked(&f.raw, &msg.delimiters);
+            for p in problems {
+                let seg_start = s.range.as_ref().map_or(0, |r| r.start);
+                let col_bytes = f.range.as_ref().map_or(0, |r| r.start - seg_start) + p.offset;
+                let line_text = s
+                    .range
+                    .as_ref()
+                    .and_then(|r| msg.text.get(r.clone()))
+                    .unwrap_or("");
+                let column = line_text
+                    .get(..col_bytes.min(line_text.len()))
+                    .map_or(1, |t| t.chars().count() + 1);
+                out.push(ParseProblem {
+                    line: if s.line_number > 0 {
+                        s.line_number
+                    } else {
+                        msg.line_number + seg_index
+                    },
+                    column,
+                    severity: Severity::Warning,
+                    message: format!("{}-{}: {}", s.name, i + 1, p.message),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Inspects one file's bytes.
+pub fn inspect_bytes(file: &str, bytes: &[u8]) -> FileView {
+    let parsed = hl7::parse_bytes(bytes);
+    let mut problems = parsed.problems;
+    let mut messages = Vec::new();
+    for (i, m) in parsed.messages.iter().enumerate() {
+        problems.extend(escape_problems(m));
+        messages.push(MessageView {
+            number: i + 1,
+            line: m.line_number,
+            message_type: m.message_type(),
+            control_id: m.control_id().to_string(),
+            version: m.version().to_string(),
+            segments: m.segments.len(),
+            fields: fields(m),
+        });
+    }
+    if messages.is_empty() && problems.is_empty() {
+        problems.push(ParseProblem {
+            line: 1,
+            column: 1,
+            severity: Severity::Error,
+            message: if bytes.is_empty() {
+                "the file is empty".into()
+            } else {
+                "no HL7 message found: a message starts with MSH".into()
+            },
+        });
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+    FileView {
+        file: file.to_string(),
+        messages,
+        problems,
+    }
+}

@@ -1,0 +1,669 @@
+//! Replay: sender-profile check → mapping → receiver-profile check, then an
+//! account of every populated field. No I/O, no clock: same inputs, same output.
+
+use serde::Serialize;
+
+use crate::ack;
+use crate::finding::{self, Finding, Severity, Side};
+use crate::hl7::{self, Message, Path, names};
+use crate::mapping::{self, Action, Effect};
+use crate::profile::{self, CheckResult};
+use crate::scenario::{OutcomeKind, Scenario};
+use crate::table::Tables;
+use crate::workspace::{Handoff, Workspace};
+
+/// What happened to one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Outcome {
+    /// Reached the receiver unchanged and was taken.
+    Accepted,
+    /// Changed or moved by rules on the way, and taken.
+    Transformed {
+        /// The first rule that changed it; `rules` lists all.
+        rule: String,
+        rules: Vec<String>,
+        from: String,
+        to: String,
+        /// Where the value ended up (field level).
+        target: Path,
+    },
+    /// A finding was raised on it (by either side's profile or the mapping).
+    Rejected {
+        code: u16,
+        severity: Severity,
+        reason: String,
+        location: String,
+        side: Side,
+    },
+    /// Did not reach the receiver: dropped by a rule (with its reason), not
+    /// carried by any rule, or ignored by the receiver.
+    Dropped {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+        reason: String,
+    },
+}
+
+impl Outcome {
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Accepted => OutcomeKind::Accepted,
+            Outcome::Transformed { .. } => OutcomeKind::Transformed,
+            Outcome::Rejected { .. } => OutcomeKind::Rejected,
+            Outcome::Dropped { .. } => OutcomeKind::Dropped,
+        }
+    }
+}
+
+/// One row of the account: a populated source field, or a field that only
+/// the mapping or a finding brought into view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldResult {
+    /// Field-level path: the source path, or the target path for a row with no source.
+    pub path: Path,
+    pub name: String,
+    /// Raw source value (`None`: not populated in the source).
+    pub source: Option<String>,
+    /// Raw value where the field ended up in the mapped message.
+    pub mapped: Option<String>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Every rule effect on this field.
+    pub effects: Vec<Effect>,
+    /// Every finding on this field, from any side.
+    pub findings: Vec<Finding>,
+    /// Byte range of the field in the source message text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_range: Option<std::ops::Range<usize>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub accepted: usize,
+    pub transformed: usize,
+    pub rejected: usize,
+    pub dropped: usize,
+}
+
+impl Counts {
+    pub fn of(fields: &[FieldResult]) -> Counts {
+        let mut c = Counts::default();
+        for f in fields {
+            match f.outcome.kind() {
+                OutcomeKind::Accepted => c.accepted += 1,
+                OutcomeKind::Transformed => c.transformed += 1,
+                OutcomeKind::Rejected => c.rejected += 1,
+                OutcomeKind::Dropped => c.dropped += 1,
+            }
+        }
+        c
+    }
+}
+
+/// The result of replaying one message through a handoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageReplay {
+    /// The source text replayed.
+    pub source_text: String,
+    /// Parse problems that stopped or marred reading the source.
+    pub parse_problems: Vec<hl7::ParseProblem>,
+    /// The parsed source (`None` when it could not be read).
+    #[serde(skip)]
+    pub source: Option<Message>,
+    #[serde(skip)]
+    pub mapped: Option<Message>,
+    /// The mapped message, encoded with `\r` segment ends.
+    pub mapped_text: String,
+    pub fields: Vec<FieldResult>,
+    /// Every finding, sender first, then mapping, then receiver.
+    pub findings: Vec<Finding>,
+    /// Fields the receiver silently ignores.
+    pub ignored: Vec<profile::Ignored>,
+    pub counts: Counts,
+    /// MSA-1 of the receipt: AA, AE or AR.
+    pub ack_code: String,
+    /// The granular receipt, `\r`-separated.
+    pub ack: String,
+}
+
+/// Replays one message text through a handoff.
+pub fn replay_text(handoff: &Handoff, tables: &Tables, text: &str) -> MessageReplay {
+    match hl7::parse_one(text) {
+        Ok(msg) => replay_message(handoff, tables, msg),
+        Err(problems) => unreadable(handoff, text, problems),
+    }
+}
+
+fn unreadable(handoff: &Handoff, text: &str, problems: Vec<hl7::ParseProblem>) -> MessageReplay {
+    let findings: Vec<Finding> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| Finding {
+            location: Path::field("MSH", 1, 1),
+            segment_only: true,
+            code: finding::SEGMENT_SEQUENCE,
+            severity: Severity::Error,
+            reason: format!("line {}, column {}: {}", p.line, p.column, p.message),
+            side: Side::Receiver,
+            rule: None,
+        })
+        .collect();
+    let ack_text = ack::build_for_unreadable(text, handoff, &findings);
+    MessageReplay {
+        source_text: text.to_string(),
+        parse_problems: problems,
+        source: None,
+        mapped: None,
+        mapped_text: String::new(),
+        fields: Vec::new(),
+        findings,
+        ignored: Vec::new(),
+        counts: Counts::default(),
+        ack_code: "AR".to_string(),
+        ack: ack_text,
+    }
+}
+
+/// Replays a parsed message through a handoff.
+pub fn replay_message(handoff: &Handoff, tables: &Tables, source: Message) -> MessageReplay {
+    let sender = profile::check(&handoff.sender, tables, &source);
+    let mapped = mapping::apply(&handoff.rules, tables, &source);
+    let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
+    let fields = account(&source, &mapped, &sender, &receiver);
+    // The receipt carries what the interface and the receiver found; the
+    // sender's own conformance findings are reported but not acknowledged.
+    let mut receipt_findings = mapped.findings.clone();
+    receipt_findings.extend(receiver.findings.iter().cloned());
+    let (ack_code, ack_text) = ack::build(&mapped.message, &handoff.receiver, &receipt_findings);
+    let mut findings = sender.findings.clone();
+    findings.extend(receipt_findings);
+    MessageReplay {
+        source_text: source.text.clone(),
+        parse_problems: Vec::new(),
+        mapped_text: mapped.message.encode_wire(),
+        counts: Counts::of(&fields),
+        fields,
+        findings,
+        ignored: receiver.ignored,
+        ack_code,
+        ack: ack_text,
+        source: Some(source),
+        mapped: Some(mapped.message),
+    }
+}
+
+fn worst(findings: &[&Finding]) -> Option<Finding> {
+    findings
+        .iter()
+        .max_by_key(|f| (f.severity, std::cmp::Reverse(f.side)))
+        .map(|f| (*f).clone())
+}
+
+fn rejected(f: Finding) -> Outcome {
+    Outcome::Rejected {
+        code: f.code,
+        severity: f.severity,
+        location: f.location_text(),
+        reason: f.reason,
+        side: f.side,
+    }
+}
+
+/// The account of every populated field. See the module comment.
+fn account(
+    source: &Message,
+    mapped: &mapping::Mapped,
+    sender: &CheckResult,
+    receiver: &CheckResult,
+) -> Vec<FieldResult> {
+    let dict = names::dictionary();
+    let target = &mapped.message;
+    let mut rows = Vec::new();
+    let mut covered_targets: Vec<Path> = Vec::new();
+    let mapping_findings = &mapped.findings;
+    // Findings on a field, and on the whole segment occurrence it stands in.
+    let on_field = |list: &[Finding], p: &Path| -> Vec<Finding> {
+        list.iter()
+            .filter(|f| {
+                if f.segment_only {
+                    f.location.segment == p.segment
+                        && f.location.segment_number.unwrap_or(1) == p.segment_number.unwrap_or(1)
+                } else {
+                    f.location.same_field(p)
+                }
+            })
+            .cloned()
+            .collect()
+    };
+
+    for sf in source.populated_fields() {
+        let path = sf.path.clone();
+        let mut effects: Vec<Effect> = mapped
+            .effects
+            .iter()
+            .filter(|e| e.sources.iter().any(|s| s.same_field(&path)) || e.target.same_field(&path))
+            .cloned()
+            .collect();
+        // Destinations: the same place if still populated, plus every rule target.
+        let mut dests: Vec<Path> = Vec::new();
+        let still_here = target.get(&path).is_some_and(|v| !v.is_empty());
+        if still_here {
+            dests.push(path.clone());
+        }
+        for e in &effects {
+            if e.action != Action::Drop && e.sources.iter().any(|s| s.same_field(&path)) {
+                let t = e.target.to_field();
+                let t = if t.segment_number.is_none() {
+                    t.at_occurrence(1)
+                } else {
+                    t
+                };
+                if !dests.iter().any(|d| d.same_field(&t))
+                    && target.get(&t).is_some_and(|v| !v.is_empty())
+                {
+                    dests.push(t);
+                }
+            }
+        }
+        covered_targets.extend(dests.iter().cloned());
+        let mut findings = on_field(&sender.findings, &path);
+        findings.extend(on_field(mapping_findings, &path));
+        for d in &dests {
+            findings.extend(on_field(&receiver.findings, d));
+        }
+        findings.dedup();
+        let main_dest = dests.first().cloned();
+        let mapped_value = main_dest
+            .as_ref()
+            .and_then(|d| target.get(d))
+            .map(str::to_string);
+        let drop = effects
+            .iter()
+            .find(|e| e.action == Action::Drop && e.sources.iter().any(|s| s.same_field(&path)));
+        let ignored = dests
+            .iter()
+            .all(|d| receiver.ignored.iter().any(|i| i.path.same_field(d)));
+        let changing: Vec<&Effect> = effects
+            .iter()
+            .filter(|e| e.action != Action::Drop && e.from != e.to || !e.target.same_field(&path))
+            .collect();
+        let outcome = if let Some(f) = worst(&findings.iter().collect::<Vec<_>>()) {
+            rejected(f)
+        } else if let Some(d) = drop.filter(|_| dests.is_empty()) {
+            Outcome::Dropped {
+                rule: Some(d.rule.clone()),
+                reason: d
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("dropped by rule {}", d.rule)),
+            }
+        } else if dests.is_empty() {
+            let by_rule = effects.iter().find(|e| {
+                e.sources.iter().any(|s| s.same_field(&path)) && e.action == Action::Move
+            });
+            match by_rule {
+                Some(e) => Outcome::Dropped { rule: Some(e.rule.clone()), reason: format!("moved away by rule {} and not present in the mapped message", e.rule) },
+                None => Outcome::Dropped { rule: None, reason: "no rule carries this field to the receiver; it is not in the mapped message".to_string() },
+            }
+        } else if ignored {
+            let reason = receiver
+                .ignored
+                .iter()
+                .find(|i| dests.iter().any(|d| i.path.same_field(d)))
+                .map(|i| i.reason.clone())
+                .unwrap_or_default();
+            Outcome::Dropped { rule: None, reason }
+        } else if mapped_value.as_deref() != Some(sf.raw)
+            || main_dest.as_ref().is_some_and(|d| !d.same_field(&path))
+            || !changing.is_empty()
+        {
+            let rules: Vec<String> = {
+                let mut v: Vec<String> = changing.iter().map(|e| e.rule.clone()).collect();
+                v.dedup();
+                v
+            };
+            Outcome::Transformed {
+                rule: rules.first().cloned().unwrap_or_default(),
+                rules,
+                from: sf.raw.to_string(),
+                to: mapped_value.clone().unwrap_or_default(),
+                target: main_dest.clone().unwrap_or_else(|| path.clone()),
+            }
+        } else {
+            Outcome::Accepted
+        };
+        // Keep effects on this row only when they concern it.
+        effects.retain(|e| {
+            e.sources.iter().any(|s| s.same_field(&path)) || e.target.same_field(&path)
+        });
+        rows.push(FieldResult {
+            name: dict.path_name(&path),
+            source: Some(sf.raw.to_string()),
+            mapped: mapped_value,
+            outcome,
+            effects,
+            findings,
+            source_range: sf.range.clone(),
+            path,
+        });
+    }
+
+    // Fields populated only in the mapped message (constants, defaults, moves).
+    for mf in target.populated_fields() {
+        if source.get(&mf.path).is_some_and(|v| !v.is_empty())
+            || covered_targets.iter().any(|c| c.same_field(&mf.path))
+        {
+            continue;
+        }
+        let effects: Vec<Effect> = mapped
+            .effects
+            .iter()
+            .filter(|e| e.target.same_field(&mf.path))
+            .cloned()
+            .collect();
+        let findings = on_field(&receiver.findings, &mf.path);
+        let outcome = match worst(&findings.iter().collect::<Vec<_>>()) {
+            Some(f) => rejected(f),
+            None => match effects.first() {
+                Some(e) => Outcome::Transformed {
+                    rule: e.rule.clone(),
+                    rules: effects.iter().map(|e| e.rule.clone()).collect(),
+                    from: String::new(),
+                    to: mf.raw.to_string(),
+                    target: mf.path.clone(),
+                },
+                None => Outcome::Accepted,
+            },
+        };
+        rows.push(FieldResult {
+            name: dict.path_name(&mf.path),
+            source: None,
+            mapped: Some(mf.raw.to_string()),
+            outcome,
+            effects,
+            findings,
+            source_range: None,
+            path: mf.path.clone(),
+        });
+    }
+
+    // Findings on fields that are in neither message (a required field missing).
+    let all: Vec<&Finding> = sender
+        .findings
+        .iter()
+        .chain(mapping_findings)
+        .chain(&receiver.findings)
+        .collect();
+    for f in all {
+        if f.segment_only {
+            continue;
+        }
+        let fp = f.location.to_field();
+        let fp = if fp.segment_number.is_none() {
+            fp.at_occurrence(1)
+        } else {
+            fp
+        };
+        if rows.iter().any(|r: &FieldResult| r.path.same_field(&fp)) {
+            if let Some(r) = rows.iter_mut().find(|r| r.path.same_field(&fp))
+                && !r.findings.contains(f)
+            {
+                r.findings.push(f.clone());
+            }
+            continue;
+        }
+        rows.push(FieldResult {
+            name: dict.path_name(&fp),
+            source: None,
+            mapped: None,
+            outcome: rejected(f.clone()),
+            effects: Vec::new(),
+            findings: vec![f.clone()],
+            source_range: None,
+            path: fp,
+        });
+    }
+    rows
+}
+
+/// Whether a scenario's expectations held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Met,
+    Unmet,
+}
+
+/// One expectation and whether it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub expectation: String,
+    pub met: bool,
+    pub actual: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub name: String,
+    pub kind: crate::scenario::Kind,
+    pub handoff: String,
+    pub verdict: Verdict,
+    pub checks: Vec<Check>,
+    #[serde(flatten)]
+    pub replay: MessageReplay,
+    /// The expected mapped message, when the scenario gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_text: Option<String>,
+}
+
+/// Replays one scenario of a workspace.
+pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
+    let Some(handoff) = ws.handoff(&scenario.handoff) else {
+        // Workspace loading guarantees the handoff exists; keep a readable result anyway.
+        return ScenarioResult {
+            scenario: scenario.id.clone(),
+            name: scenario.name.clone(),
+            kind: scenario.kind,
+            handoff: scenario.handoff.clone(),
+            verdict: Verdict::Unmet,
+            checks: vec![Check {
+                expectation: format!("handoff `{}` exists", scenario.handoff),
+                met: false,
+                actual: "not defined".into(),
+            }],
+            replay: MessageReplay {
+                source_text: scenario.input.clone(),
+                parse_problems: Vec::new(),
+                source: None,
+                mapped: None,
+                mapped_text: String::new(),
+                fields: Vec::new(),
+                findings: Vec::new(),
+                ignored: Vec::new(),
+                counts: Counts::default(),
+                ack_code: "AR".into(),
+                ack: String::new(),
+            },
+            expected_text: None,
+        };
+    };
+    let text = scenario.prepared_input();
+    let replay = replay_text(handoff, &ws.tables, &text);
+    let checks = check_expectations(scenario, &replay);
+    let verdict = if checks.iter().all(|c| c.met) {
+        Verdict::Met
+    } else {
+        Verdict::Unmet
+    };
+    ScenarioResult {
+        scenario: scenario.id.clone(),
+        name: scenario.name.clone(),
+        kind: scenario.kind,
+        handoff: scenario.handoff.clone(),
+        verdict,
+        checks,
+        replay,
+        expected_text: scenario.expected_message.clone(),
+    }
+}
+
+/// Replays every scenario, in order.
+pub fn replay_all(ws: &Workspace) -> Vec<ScenarioResult> {
+    ws.scenarios
+        .iter()
+        .map(|s| replay_scenario(ws, s))
+        .collect()
+}
+
+fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
+    let e = &s.expect;
+    let mut checks = Vec::new();
+    if let Some(ack) = &e.ack {
+        checks.push(Check {
+            expectation: format!("receipt MSA-1 = {ack}"),
+            met: &r.ack_code == ack,
+            actual: r.ack_code.clone(),
+        });
+    }
+    for (what, want, got) in [
+        ("rejected", e.rejected, r.counts.rejected),
+        ("dropped", e.dropped, r.counts.dropped),
+        ("transformed", e.transformed, r.counts.transformed),
+    ] {
+        if let Some(want) = want {
+            checks.push(Check {
+                expectation: format!("{want} fields {what}"),
+                met: want == got,
+                actual: got.to_string(),
+            });
+        }
+    }
+    if let Some(expected) = &s.expected_message {
+        let want = hl7::parse_one(expected)
+            .map(|m| m.encode_wire())
+            .unwrap_or_else(|_| expected.clone());
+        let met = want == r.mapped_text;
+        checks.push(Check {
+            expectation: "mapped message equals the expected message".into(),
+            met,
+            actual: if met {
+                "equal".into()
+            } else {
+                "differs (see diff)".into()
+            },
+        });
+    }
+    for fe in &e.field {
+        let row = r.fields.iter().find(|f| f.path.same_field(&fe.path));
+        let mut parts = Vec::new();
+        let mut met = row.is_some();
+        let actual = match row {
+            None => "no such field in the account".to_string(),
+            Some(row) => {
+                let kind = row.outcome.kind();
+                if let Some(o) = fe.outcome {
+                    parts.push(o.as_str().to_string());
+                    met &= o == kind;
+                }
+                let (code, severity, side) = match &row.outcome {
+                    Outcome::Rejected {
+                        code,
+                        severity,
+                        side,
+                        ..
+                    } => (Some(*code), Some(*severity), Some(*side)),
+                    _ => (None, None, None),
+                };
+                if let Some(c) = fe.code {
+                    parts.push(format!("code {c}"));
+                    met &= row.findings.iter().any(|f| f.code == c) || code == Some(c);
+                }
+                if let Some(sv) = fe.severity {
+                    parts.push(sv.as_str().to_string());
+                    met &= severity == Some(sv);
+                }
+                if let Some(sd) = fe.side {
+                    parts.push(format!("by {}", sd.as_str()));
+                    met &= row.findings.iter().any(|f| f.side == sd) || side == Some(sd);
+                }
+                if let Some(rule) = &fe.rule {
+                    parts.push(format!("rule {rule}"));
+                    met &= row.effects.iter().any(|e| &e.rule == rule)
+                        || matches!(&row.outcome, Outcome::Dropped { rule: Some(x), .. } if x == rule);
+                }
+                if let Some(v) = &fe.mapped {
+                    parts.push(format!("mapped `{v}`"));
+                    let got = r
+                        .mapped
+                        .as_ref()
+                        .map(|m| m.get_or_empty(&fe.path).to_string())
+                        .unwrap_or_default();
+                    met &= &got == v;
+                }
+                describe_row(
+                    row,
+                    fe.mapped.is_some().then(|| {
+                        r.mapped
+                            .as_ref()
+                            .map(|m| m.get_or_empty(&fe.path).to_string())
+                            .unwrap_or_default()
+                    }),
+                )
+            }
+        };
+        checks.push(Check {
+            expectation: format!("{} {}", fe.path, parts.join(", ")),
+            met,
+            actual,
+        });
+    }
+    for ff in &e.finding {
+        let hit = r.findings.iter().any(|f| {
+            (f.location.same_field(&ff.path)
+                || (f.segment_only && f.location.segment == ff.path.segment))
+                && f.code == ff.code
+                && ff.severity.is_none_or(|s| s == f.severity)
+                && ff.side.is_none_or(|s| s == f.side)
+        });
+        let actual = r
+            .findings
+            .iter()
+            .filter(|f| f.location.segment == ff.path.segment)
+            .map(|f| format!("{} {} {}", f.location_text(), f.code, f.severity.as_str()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        checks.push(Check {
+            expectation: format!("finding {} code {}", ff.path, ff.code),
+            met: hit,
+            actual: if actual.is_empty() {
+                "none".into()
+            } else {
+                actual
+            },
+        });
+    }
+    checks
+}
+
+fn describe_row(row: &FieldResult, mapped: Option<String>) -> String {
+    let mut s = match &row.outcome {
+        Outcome::Accepted => "accepted".to_string(),
+        Outcome::Transformed { rules, .. } => format!("transformed by {}", rules.join(", ")),
+        Outcome::Rejected {
+            code,
+            severity,
+            side,
+            ..
+        } => format!("rejected {code} {} by {}", severity.as_str(), side.as_str()),
+        Outcome::Dropped { rule, .. } => match rule {
+            Some(r) => format!("dropped by {r}"),
+            None => "dropped".to_string(),
+        },
+    };
+    if let Some(m) = mapped {
+        s.push_str(&format!(", mapped `{m}`"));
+    }
+    s
+}
