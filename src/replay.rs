@@ -316,7 +316,6 @@ fn account(
             Outcome::Dropped { rule: None, reason }
         } else if mapped_value.as_deref() != Some(sf.raw)
             || main_dest.as_ref().is_some_and(|d| !d.same_field(&path))
-            || !changing.is_empty()
         {
             let rules: Vec<String> = {
                 let mut v: Vec<String> = changing.iter().map(|e| e.rule.clone()).collect();

@@ -1,0 +1,262 @@
+//! The `baton` binary as a user runs it: exit codes, text and JSON output,
+//! JUnit, and located errors for bad workspaces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn baton(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(args)
+        .output()
+        .expect("run baton")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A copy of a bundled workspace in a temporary folder, to break.
+fn copy_workspace(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&Path::new("test-scenarios").join(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target: PathBuf = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn run_default_workspace_passes_and_lists_every_field() {
+    let o = baton(&["run", "test-scenarios/lab-orders-results"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("26 scenarios: 26 met, 0 unmet"), "{out}");
+    assert!(
+        out.contains("PID-15     Primary Language             rejected 103 error by receiver"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dropped by ORD-VISIT: LabCore keeps no visit numbers"),
+        "{out}"
+    );
+    assert!(out.contains("accepted unchanged: MSH-1 MSH-2"), "{out}");
+}
+
+#[test]
+fn run_writes_json_and_junit() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let junit = dir.path().join("r.xml");
+    let o = baton(&[
+        "run",
+        "test-scenarios/adt-registration",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["met"], 5);
+    let s = &doc["scenarios"][0];
+    for key in [
+        "scenario",
+        "kind",
+        "verdict",
+        "checks",
+        "fields",
+        "findings",
+        "counts",
+        "ack",
+        "ack_code",
+        "mapped_text",
+    ] {
+        assert!(!s[key].is_null(), "missing {key}");
+    }
+    let f = &s["fields"][0];
+    for key in ["path", "name", "source", "outcome"] {
+        assert!(!f[key].is_null(), "field missing {key}: {f}");
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 5, "{xml}");
+}
+
+#[test]
+fn run_exits_1_when_an_expectation_fails() {
+    let ws = copy_workspace("adt-registration");
+    let f = ws.path().join("scenarios/a01-admit.toml");
+    let t = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("mapped = \"Nguyen^Lan\"", "mapped = \"Lan^Nguyen\"");
+    std::fs::write(&f, t).unwrap();
+    let o = baton(&["run", ws.path().to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("UNMET"), "{out}");
+    assert!(
+        out.contains("✗ expected NK1-2 transformed, rule REG-NK1-NAME, mapped `Lan^Nguyen`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_rules_give_file_line_and_rule() {
+    let ws = copy_workspace("lab-orders-results");
+    let f = ws.path().join("rules/orders.toml");
+    let t = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("map = \"language\"", "map = \"languages\"");
+    std::fs::write(&f, t).unwrap();
+    let o = baton(&["run", ws.path().to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("rule `ORD-LANG`: map `languages` is not defined"),
+        "{err}"
+    );
+    assert!(err.contains("rules/orders.toml, line 29"), "{err}");
+}
+
+#[test]
+fn bad_profile_and_manifest_are_located() {
+    let ws = copy_workspace("lab-orders-results");
+    let p = ws.path().join("profiles/labcore-orders-receiver.toml");
+    let t = std::fs::read_to_string(&p).unwrap().replace(
+        "usage = \"RE\"\ntype = \"CE\"\ntable = \"HL70296\"",
+        "usage = \"MAYBE\"",
+    );
+    std::fs::write(&p, t).unwrap();
+    let m = ws.path().join("baton.toml");
+    let t = std::fs::read_to_string(&m).unwrap().replace(
+        "[[handoff]]\nid = \"results\"",
+        "[[handoff]]\nid = \"results\"\ncolour = \"blue\"",
+    );
+    std::fs::write(&m, t).unwrap();
+    let o = baton(&["run", ws.path().to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("colour") && err.contains("baton.toml, line"),
+        "{err}"
+    );
+
+    // With the manifest fixed, the profile error shows.
+    let t = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("colour = \"blue\"\n", "");
+    std::fs::write(&m, t).unwrap();
+    let o = baton(&["run", ws.path().to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("MAYBE") && err.contains("labcore-orders-receiver.toml, line"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_workspace_is_a_clear_error() {
+    let o = baton(&["run", "/nonexistent/place"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("no baton.toml here"), "{err}");
+}
+
+#[test]
+fn inspect_json_has_documented_shape() {
+    let o = baton(&[
+        "inspect",
+        "--json",
+        "../shared/corpus/messages/oru/mscv_LAB-ORU-1.hl7",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let msg = &doc["files"][0]["messages"][0];
+    let fields = msg["fields"].as_array().unwrap();
+    let pid5 = fields.iter().find(|f| f["path"] == "PID-5").unwrap();
+    assert_eq!(pid5["name"], "Patient Name");
+    assert!(pid5["raw"].as_str().unwrap().contains('^'));
+    assert!(
+        pid5["components"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("PID-5.1")
+    );
+    assert!(
+        fields.iter().any(|f| f["path"] == "OBX[2]-5"),
+        "later occurrences are written OBX[2]-5"
+    );
+}
+
+#[test]
+fn inspect_exit_codes() {
+    let o = baton(&[
+        "inspect",
+        "../shared/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt",
+    ]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        out.contains("cdc_Lyme_WithBadDelimiters.txt:1:5: error: bad MSH"),
+        "{out}"
+    );
+    let o = baton(&["inspect", "/nonexistent.hl7"]);
+    assert_eq!(o.status.code(), Some(2));
+    // Binary junk: a problem, not a crash.
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.bin");
+    std::fs::write(
+        &junk,
+        (0..20_000u32)
+            .map(|i| (i * 131 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let o = baton(&["inspect", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn diff_and_ack() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "test-scenarios/lab-orders-results/messages/orm-o01-lipid-panel.hl7";
+    let b = dir.path().join("b.hl7");
+    let t = std::fs::read_to_string(a)
+        .unwrap()
+        .replace("Delgado^Maria", "Delgado^Mariana");
+    std::fs::write(&b, &t).unwrap();
+    let o = baton(&["diff", a, b.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("changed PID-5"), "{out}");
+    let o = baton(&["diff", a, a]);
+    assert_eq!(o.status.code(), Some(0));
+
+    let bad = dir.path().join("bad.hl7");
+    std::fs::write(&bad, t.replace("MRN448812^^^NORTHGATE^MR", "")).unwrap();
+    let o = baton(&[
+        "ack",
+        bad.to_str().unwrap(),
+        "--workspace",
+        "test-scenarios/lab-orders-results",
+    ]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("MSA|AE|ORD000123"), "{out}");
+    assert!(
+        out.contains("ERR||PID^1^3^1|101^Required field missing^HL70357|E"),
+        "{out}"
+    );
+}

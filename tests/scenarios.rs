@@ -1,0 +1,148 @@
+//! Every bundled workspace under test-scenarios/ is replayed; adding a
+//! workspace folder adds it here. All expectations must hold, and replay
+//! must be deterministic.
+
+use std::path::Path;
+
+use baton::replay::{self, Verdict};
+use baton::workspace::Workspace;
+
+fn workspaces() -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<_> = std::fs::read_dir("test-scenarios")
+        .expect("test-scenarios/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("baton.toml").exists())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_bundled_scenario_is_met() {
+    let dirs = workspaces();
+    assert!(dirs.len() >= 2, "expected at least two bundled workspaces");
+    for dir in dirs {
+        let ws = Workspace::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert!(!ws.scenarios.is_empty(), "{}: no scenarios", dir.display());
+        for r in replay::replay_all(&ws) {
+            let unmet: Vec<_> = r.checks.iter().filter(|c| !c.met).collect();
+            assert_eq!(
+                r.verdict,
+                Verdict::Met,
+                "{}/{}: {unmet:#?}",
+                dir.display(),
+                r.scenario
+            );
+            assert!(
+                !r.checks.is_empty(),
+                "{}: a scenario must expect something",
+                r.scenario
+            );
+        }
+    }
+}
+
+#[test]
+fn default_workspace_covers_all_kinds() {
+    let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).unwrap();
+    assert!(ws.scenarios.len() >= 15);
+    for kind in ["happy", "edge", "error"] {
+        assert!(
+            ws.scenarios.iter().any(|s| s.kind.as_str() == kind),
+            "no {kind} scenario"
+        );
+    }
+    assert_eq!(ws.handoffs.len(), 2);
+}
+
+#[test]
+fn replay_is_deterministic() {
+    let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).unwrap();
+    let a = serde_json::to_string(&replay::replay_all(&ws)).unwrap();
+    let b = serde_json::to_string(&replay::replay_all(&ws)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_populated_field_is_accounted_for() {
+    let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).unwrap();
+    for r in replay::replay_all(&ws) {
+        let Some(source) = &r.replay.source else {
+            continue;
+        };
+        for f in source.populated_fields() {
+            let rows: Vec<_> = r
+                .replay
+                .fields
+                .iter()
+                .filter(|x| x.path == f.path)
+                .collect();
+            assert_eq!(
+                rows.len(),
+                1,
+                "{}: {} has {} rows",
+                r.scenario,
+                f.path,
+                rows.len()
+            );
+            assert_eq!(rows[0].source.as_deref(), Some(f.raw));
+        }
+        // And every populated mapped field is reachable from a row.
+        let mapped = r.replay.mapped.as_ref().unwrap();
+        for f in mapped.populated_fields() {
+            let covered = r.replay.fields.iter().any(|x| {
+                x.path.same_field(&f.path)
+                    || matches!(&x.outcome, baton::Outcome::Transformed { target, .. } if target.same_field(&f.path))
+            });
+            assert!(covered, "{}: mapped {} has no row", r.scenario, f.path);
+        }
+    }
+}
+
+#[test]
+fn the_failures_real_projects_hit_are_visible() {
+    let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).unwrap();
+    let result = |id: &str| replay::replay_scenario(&ws, ws.scenario(id).unwrap());
+    let field = |r: &baton::ScenarioResult, p: &str| {
+        r.replay
+            .fields
+            .iter()
+            .find(|f| f.path.to_string() == p)
+            .cloned()
+            .unwrap()
+    };
+
+    // Free text where a code is expected.
+    let r = result("orders-04-language-unmapped");
+    assert!(matches!(
+        field(&r, "PID-15").outcome,
+        baton::Outcome::Rejected { code: 103, .. }
+    ));
+    // A Z-segment the receiver ignores is dropped, not silent.
+    let r = result("orders-08-z-segment-ignored");
+    assert_eq!(r.replay.ack_code, "AA");
+    assert!(matches!(
+        field(&r, "ZPI-2").outcome,
+        baton::Outcome::Dropped { .. }
+    ));
+    // Units missing on a numeric result, at the right occurrence.
+    let r = result("results-02-missing-units");
+    assert!(
+        r.replay
+            .findings
+            .iter()
+            .any(|f| f.location.to_string() == "OBX[2]-6" && f.code == 101)
+    );
+    assert!(
+        r.replay
+            .ack
+            .contains("ERR||OBX^2^6^1|101^Required field missing^HL70357|E")
+    );
+    // Timestamps get the lab's offset.
+    let r = result("results-01-happy");
+    assert_eq!(
+        field(&r, "OBX[3]-14").mapped.as_deref(),
+        Some("20261102140500-0800")
+    );
+}
