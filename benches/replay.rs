@@ -1,1 +1,89 @@
-fn main() {}
+//! Parse alone vs full replay (sender check → mapping → receiver check →
+//! field account → receipt) of a ~2 KB ORU^R01, with hl7-parser's own parse
+//! as the peer baseline, and a 10,000-message replay.
+//!
+//! `cargo bench --bench replay`
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+use baton::hl7;
+use baton::replay;
+use baton::workspace::Workspace;
+
+/// The bundled results message grown to about 2 KB with more OBX results.
+fn oru_2kb() -> String {
+    let base = std::fs::read_to_string(
+        "test-scenarios/lab-orders-results/messages/oru-r01-lipid-results.hl7",
+    )
+    .expect("bundled ORU");
+    let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
+    let obx = lines
+        .iter()
+        .find(|l| l.starts_with("OBX|2|"))
+        .cloned()
+        .expect("OBX");
+    let mut n = 5;
+    while lines.iter().map(|l| l.len() + 1).sum::<usize>() < 2048 {
+        lines.insert(
+            lines.len() - 1,
+            obx.replacen("OBX|2|", &format!("OBX|{n}|"), 1),
+        );
+        n += 1;
+    }
+    lines.join("\r") + "\r"
+}
+
+fn bench(c: &mut Criterion) {
+    let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).expect("workspace");
+    let handoff = ws.handoff("results").expect("results handoff");
+    let text = oru_2kb();
+    let check = replay::replay_text(handoff, &ws.tables, &text);
+    assert_eq!(
+        check.ack_code, "AA",
+        "the bench message must replay cleanly"
+    );
+
+    let mut g = c.benchmark_group("oru_2kb");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.measurement_time(Duration::from_secs(4));
+    g.bench_function("hl7_parser_parse", |b| {
+        b.iter(|| hl7_parser::Message::parse_with_lenient_newlines(black_box(&text), true))
+    });
+    g.bench_function("parse", |b| b.iter(|| hl7::parse_one(black_box(&text))));
+    g.bench_function("replay", |b| {
+        b.iter(|| replay::replay_text(handoff, &ws.tables, black_box(&text)))
+    });
+    g.finish();
+
+    let batch: Vec<String> = (0..10_000)
+        .map(|i| text.replacen("LAB778812", &format!("LAB{i:07}"), 1))
+        .collect();
+    let mut g = c.benchmark_group("batch_10k");
+    g.throughput(Throughput::Elements(batch.len() as u64));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            batch
+                .iter()
+                .map(|t| hl7::parse_one(t).is_ok() as usize)
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("replay", |b| {
+        b.iter(|| {
+            batch
+                .iter()
+                .map(|t| replay::replay_text(handoff, &ws.tables, t).counts.accepted)
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -165,9 +165,9 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
             DiffRow {
                 path: f.path.clone(),
                 target,
-                name: f.name.clone(),
-                source: f.source.clone(),
-                mapped: f.mapped.clone(),
+                name: f.name.to_string(),
+                source: f.source.as_deref().map(str::to_string),
+                mapped: f.mapped.as_deref().map(str::to_string),
                 expected: exp.clone().flatten(),
                 change: change_of(src, map),
                 outcome: Some(f.outcome.kind()),

@@ -105,7 +105,7 @@ impl Finding {
         if self.segment_only {
             match self.location.segment_number {
                 Some(n) if n > 1 => format!("{}[{n}]", self.location.segment),
-                _ => self.location.segment.clone(),
+                _ => self.location.segment.to_string(),
             }
         } else {
             self.location.to_string()

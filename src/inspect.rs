@@ -77,14 +77,14 @@ pub fn fields(msg: &Message) -> Vec<FieldView> {
                             continue;
                         }
                         let p = Path {
-                            repetition_number: (ri > 0).then_some(ri + 1),
-                            component_number: Some(ci + 1),
+                            repetition_number: (ri > 0).then_some(ri as u32 + 1),
+                            component_number: Some(ci as u32 + 1),
                             ..f.path.clone()
                         };
                         components.push(ComponentView {
                             name: dict.path_name(&p),
                             raw: comp.to_string(),
-                            value: escape::unescape(comp, d),
+                            value: escape::unescape(comp, d).into_owned(),
                             path: p,
                         });
                     }
@@ -96,7 +96,7 @@ pub fn fields(msg: &Message) -> Vec<FieldView> {
                 value: if is_delims {
                     f.raw.to_string()
                 } else {
-                    escape::unescape(f.raw, d)
+                    escape::unescape(f.raw, d).into_owned()
                 },
                 range: f.range.clone(),
                 components,

@@ -147,7 +147,7 @@ struct RawRules {
 /// One validated rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
-    pub id: String,
+    pub id: std::sync::Arc<str>,
     pub action: Action,
     pub from: Vec<Path>,
     pub to: Vec<Path>,
@@ -230,7 +230,7 @@ impl Rules {
                     "a rule needs a non-empty `id`".into(),
                 ));
             }
-            if rules.iter().any(|x| x.id == r.id) {
+            if rules.iter().any(|x| *x.id == *r.id) {
                 return Err(fail(
                     "this id is used by an earlier rule; ids must be unique".into(),
                 ));
@@ -323,7 +323,7 @@ impl Rules {
                 to
             };
             rules.push(Rule {
-                id: r.id.clone(),
+                id: r.id.as_str().into(),
                 action: a,
                 from,
                 to,
@@ -348,14 +348,14 @@ impl Rules {
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
+        self.rules.iter().find(|r| &*r.id == id)
     }
 }
 
 /// One thing a rule did to one occurrence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Effect {
-    pub rule: String,
+    pub rule: std::sync::Arc<str>,
     pub action: Action,
     /// Source paths read, with their segment occurrence.
     pub sources: Vec<Path>,
@@ -391,11 +391,13 @@ fn resolve(path: &Path, anchor: &str, occ: usize) -> Path {
 /// Applies the rules to a source message. Pure: same input, same output.
 pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
     let mut target = match rules.mode {
-        Mode::Passthrough => {
-            let mut m = source.clone();
-            m.text.clear();
-            m
-        }
+        Mode::Passthrough => Message {
+            delimiters: source.delimiters,
+            segments: source.segments.clone(),
+            text: String::new(),
+            offset: 0,
+            line_number: source.line_number,
+        },
         Mode::Explicit => {
             let mut m = Message::with_delimiters(source.delimiters);
             if let Some(msh) = source.segments.first() {
@@ -413,7 +415,7 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         };
         let anchor = anchor_path.segment.as_str();
         let occurrences: Vec<usize> = match anchor_path.segment_number {
-            Some(n) => vec![n],
+            Some(n) => vec![n as usize],
             None => {
                 let count = if rule.from.is_empty() {
                     target.segment_count(anchor)
@@ -469,13 +471,15 @@ fn apply_one(
 ) {
     let sd = source.delimiters;
     let td = target.delimiters;
-    let sources: Vec<Path> = rule.from.iter().map(|p| resolve(p, anchor, occ)).collect();
-    let targets: Vec<Path> = rule.to.iter().map(|p| resolve(p, anchor, occ)).collect();
-    let src_raw = sources
+    let sources: smallvec::SmallVec<[Path; 2]> =
+        rule.from.iter().map(|p| resolve(p, anchor, occ)).collect();
+    let targets: smallvec::SmallVec<[Path; 2]> =
+        rule.to.iter().map(|p| resolve(p, anchor, occ)).collect();
+    let src_raw: &str = sources
         .first()
-        .map(|p| source.get_or_empty(p).to_string())
-        .unwrap_or_default();
-    let src_value = hl7::unescape(&src_raw, &sd);
+        .map(|p| source.get_or_empty(p))
+        .unwrap_or("");
+    let src_value = hl7::unescape(src_raw, &sd);
     // Re-encode a raw source value for the target's delimiters (usually the same).
     let carry = |raw: &str| {
         if sd == td {
@@ -489,7 +493,7 @@ fn apply_one(
         effects.push(Effect {
             rule: rule.id.clone(),
             action: rule.action,
-            sources: sources.clone(),
+            sources: sources.to_vec(),
             target: path.clone(),
             from,
             to: raw,
@@ -504,7 +508,7 @@ fn apply_one(
             severity,
             reason,
             side: Side::Mapping,
-            rule: Some(rule.id.clone()),
+            rule: Some(rule.id.to_string()),
         });
     };
     match rule.action {
@@ -516,7 +520,7 @@ fn apply_one(
             if rule.action == Action::Move && to != &sources[0] {
                 target.delete(&sources[0]);
             }
-            write(target, to, carry(&src_raw), src_raw.clone());
+            write(target, to, carry(src_raw), src_raw.to_string());
         }
         Action::Set => {
             let to = &targets[0];
@@ -537,8 +541,8 @@ fn apply_one(
             }
             let to = &targets[0];
             let map = rule.map.as_deref().and_then(|m| tables.map(m));
-            match map.and_then(|m| m.codes.get(&src_value)) {
-                Some(code) => write(target, to, hl7::escape(code, &td), src_raw.clone()),
+            match map.and_then(|m| m.codes.get(src_value.as_ref())) {
+                Some(code) => write(target, to, hl7::escape(code, &td), src_raw.to_string()),
                 None => {
                     let map_name = rule.map.clone().unwrap_or_default();
                     match rule.on_unmapped {
@@ -557,11 +561,11 @@ fn apply_one(
                                     "`{src_value}` has no translation in map `{map_name}`; passed through unchanged"
                                 ),
                             );
-                            write(target, to, carry(&src_raw), src_raw.clone());
+                            write(target, to, carry(src_raw), src_raw.to_string());
                         }
                         Unmapped::Default => {
                             let d = rule.default.clone().unwrap_or_default();
-                            write(target, to, hl7::escape(&d, &td), src_raw.clone());
+                            write(target, to, hl7::escape(&d, &td), src_raw.to_string());
                         }
                     }
                 }
@@ -574,7 +578,7 @@ fn apply_one(
             let to = &targets[0];
             // For a TS field the time is component 1; keep the rest.
             let ts_text = hl7::sub_value(
-                &src_raw,
+                src_raw,
                 &sd,
                 None,
                 if sources[0].component_number.is_none() {
@@ -617,9 +621,9 @@ fn apply_one(
                     let new_raw = if ts_text == src_raw {
                         new_ts
                     } else {
-                        hl7::with_sub_value(&src_raw, &sd, None, Some(1), None, &new_ts)
+                        hl7::with_sub_value(src_raw, &sd, None, Some(1), None, &new_ts)
                     };
-                    write(target, to, carry(&new_raw), src_raw.clone());
+                    write(target, to, carry(&new_raw), src_raw.to_string());
                 }
             }
         }
@@ -632,7 +636,7 @@ fn apply_one(
                 .collect();
             for (i, to) in targets.iter().enumerate() {
                 let part = parts.get(i).copied().unwrap_or("").trim();
-                write(target, to, hl7::escape(part, &td), src_raw.clone());
+                write(target, to, hl7::escape(part, &td), src_raw.to_string());
             }
             if !targets.iter().any(|t| t.same_field(&sources[0])) {
                 target.delete(&sources[0]);
@@ -668,9 +672,9 @@ fn apply_one(
             effects.push(Effect {
                 rule: rule.id.clone(),
                 action: Action::Drop,
-                sources: sources.clone(),
+                sources: sources.to_vec(),
                 target: sources[0].clone(),
-                from: src_raw,
+                from: src_raw.to_string(),
                 to: String::new(),
                 reason: rule.reason.clone(),
             });
@@ -761,6 +765,6 @@ value = "LIS"
         assert_eq!(m.get(&"OBR[2]-7".parse().unwrap()), Some("20240102"));
         assert_eq!(m.segment_count("ZPI"), 0);
         assert_eq!(m.get(&"MSH-5".parse().unwrap()), Some("LIS"));
-        assert_eq!(out.effects.iter().filter(|e| e.rule == "T1").count(), 2);
+        assert_eq!(out.effects.iter().filter(|e| &*e.rule == "T1").count(), 2);
     }
 }

@@ -64,12 +64,12 @@ impl Condition {
         } else {
             self.path.clone()
         };
-        let value = msg.value(&path);
+        let value = hl7::unescape(msg.get_or_empty(&path), &msg.delimiters);
         if let Some(eq) = &self.equals {
-            return &value == eq;
+            return value == eq.as_str();
         }
         if let Some(list) = &self.one_of {
-            return list.iter().any(|v| v == &value);
+            return list.iter().any(|v| *v == value);
         }
         match self.present {
             Some(false) => value.is_empty(),
@@ -569,7 +569,11 @@ fn check_fields(c: &mut Checker) {
     let p = c.profile;
     let m = c.msg;
     // Fields the profile does not list, in segments that say what to do with them.
-    for f in m.populated_fields() {
+    let closed = p
+        .segments
+        .iter()
+        .any(|s| s.unlisted_fields != Unlisted::Accept);
+    for f in m.populated_fields().into_iter().filter(|_| closed) {
         let Some(seg) = p.segment(&f.path.segment) else {
             continue;
         };
@@ -607,22 +611,49 @@ fn check_fields(c: &mut Checker) {
         }
     }
     for spec in &p.fields {
-        for occ in 1..=m.segment_count(&spec.path.segment) {
-            check_field(c, spec, occ);
+        let mut occ = 0;
+        for (index, seg) in m.segments.iter().enumerate() {
+            if seg.name == spec.path.segment {
+                occ += 1;
+                check_field(c, spec, occ, index);
+            }
         }
     }
 }
 
-fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize) {
+/// `PID-5 (Patient Name)`, written only when a finding is.
+struct Label<'a> {
+    spec: &'a Path,
+    at: &'a Path,
+}
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = names::dictionary().path_name(self.spec);
+        if name.is_empty() {
+            write!(f, "{}", self.at.display_canonical())
+        } else {
+            write!(f, "{} ({name})", self.at.display_canonical())
+        }
+    }
+}
+
+/// Checks one field spec at one occurrence of its segment (at `index` in the message).
+fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize, index: usize) {
     let m = c.msg;
     let d = m.delimiters;
     let path = spec.path.at_occurrence(occ);
-    let raw = m.get_or_empty(&path);
-    let name = names::dictionary().path_name(&spec.path);
-    let label = if name.is_empty() {
-        path.display_canonical()
-    } else {
-        format!("{} ({name})", path.display_canonical())
+    let field_raw = m.segments[index].field_raw(path.field_number).unwrap_or("");
+    let raw = hl7::sub_value(
+        field_raw,
+        &d,
+        path.repetition_number,
+        path.component_number,
+        path.subcomponent_number,
+    );
+    let label = Label {
+        spec: &spec.path,
+        at: &path,
     };
     let required = match spec.usage {
         Usage::R => true,
@@ -639,7 +670,7 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize) {
                 _ => String::new(),
             };
             c.finding(
-                path,
+                path.clone(),
                 finding::REQUIRED_MISSING,
                 Severity::Error,
                 format!("required field {label} is missing{why}"),
@@ -652,13 +683,13 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize) {
         let who = c.profile.side.as_str();
         match c.profile.unsupported_fields {
             Unlisted::Ignore => c.out.ignored.push(Ignored {
-                path,
+                path: path.clone(),
                 reason: format!(
                     "{label} is not supported by the {who} (usage X); the {who} ignores it"
                 ),
             }),
             Unlisted::Reject => c.finding(
-                path,
+                path.clone(),
                 finding::SEGMENT_SEQUENCE,
                 Severity::Error,
                 format!("{label} is not supported by the {who} (usage X)"),
@@ -677,10 +708,10 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize) {
         .or_else(|| standard_type(&spec.path))
         .unwrap_or_default();
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
-    let reps: Vec<&str> = if whole_field {
+    let reps: smallvec::SmallVec<[&str; 4]> = if whole_field {
         raw.split(d.repetition).collect()
     } else {
-        vec![raw]
+        smallvec::smallvec![raw]
     };
     if let Some(max) = spec.max_repetitions
         && reps.len() > max
@@ -702,7 +733,7 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize) {
         }
         let loc = if reps.len() > 1 {
             Path {
-                repetition_number: Some(i + 1),
+                repetition_number: Some(i as u32 + 1),
                 ..path.clone()
             }
         } else {
@@ -762,21 +793,22 @@ fn is_number(v: &str) -> bool {
 fn check_type(
     c: &mut Checker,
     loc: &Path,
-    label: &str,
+    label: &Label,
     raw: &str,
     data_type: &str,
     table: Option<&str>,
     require_offset: bool,
 ) {
     let d = c.msg.delimiters;
-    let comp = |n: usize| hl7::unescape(hl7::sub_value(raw, &d, Some(1), Some(n), None), &d);
-    let at = |n: usize| Path {
+    let comp = |n: u32| hl7::unescape(hl7::sub_value(raw, &d, Some(1), Some(n), None), &d);
+    let at = |n: u32| Path {
         component_number: Some(n),
         ..loc.clone()
     };
-    let value = hl7::unescape(raw, &d);
+    let value = || hl7::unescape(raw, &d);
     match data_type {
         "NM" => {
+            let value = value();
             if !is_number(&value) {
                 c.finding(
                     loc.clone(),
@@ -788,6 +820,7 @@ fn check_type(
             }
         }
         "SI" => {
+            let value = value();
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
                 c.finding(
                     loc.clone(),
@@ -799,11 +832,7 @@ fn check_type(
             }
         }
         "TS" | "DTM" | "DT" => {
-            let text = if data_type == "TS" {
-                comp(1)
-            } else {
-                value.clone()
-            };
+            let text = if data_type == "TS" { comp(1) } else { value() };
             match Timestamp::parse(&text) {
                 Err(e) => c.finding(
                     loc.clone(),
@@ -909,13 +938,13 @@ fn check_type(
         }
         _ => {
             if let Some(t) = table {
-                check_code(c, loc, label, &value, t);
+                check_code(c, loc, label, &value(), t);
             }
         }
     }
 }
 
-fn check_code(c: &mut Checker, loc: &Path, label: &str, code: &str, table: &str) {
+fn check_code(c: &mut Checker, loc: &Path, label: &Label, code: &str, table: &str) {
     let Some(t) = c.tables.table(table) else {
         return;
     };
@@ -939,7 +968,7 @@ fn check_context(c: &mut Checker) {
     let m = c.msg;
     for rule in &c.profile.context {
         // Evaluate once per occurrence of the segment of the first required path.
-        let seg = rule.require[0].segment.clone();
+        let seg = rule.require[0].segment;
         let count = m.segment_count(&seg).max(1);
         for occ in 1..=count {
             if m.segment_count(&seg) == 0 && rule.when.is_some() {

@@ -1,7 +1,10 @@
 //! Replay: sender-profile check → mapping → receiver-profile check, then an
 //! account of every populated field. No I/O, no clock: same inputs, same output.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use crate::ack;
 use crate::finding::{self, Finding, Severity, Side};
@@ -62,11 +65,11 @@ impl Outcome {
 pub struct FieldResult {
     /// Field-level path: the source path, or the target path for a row with no source.
     pub path: Path,
-    pub name: String,
+    pub name: std::borrow::Cow<'static, str>,
     /// Raw source value (`None`: not populated in the source).
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     /// Raw value where the field ended up in the mapped message.
-    pub mapped: Option<String>,
+    pub mapped: Option<Arc<str>>,
     #[serde(flatten)]
     pub outcome: Outcome,
     /// Every rule effect on this field.
@@ -211,16 +214,25 @@ fn rejected(f: Finding) -> Outcome {
 }
 
 /// The account of every populated field. See the module comment.
-fn account(
+/// A field of one segment occurrence: segment, occurrence, field number.
+type FieldKey = (crate::hl7::SegName, u32, usize);
+
+fn field_key(p: &Path) -> FieldKey {
+    (p.segment, p.segment_number.unwrap_or(1), p.field_number)
+}
+
+#[doc(hidden)]
+pub fn account(
     source: &Message,
     mapped: &mapping::Mapped,
     sender: &CheckResult,
     receiver: &CheckResult,
 ) -> Vec<FieldResult> {
-    let dict = names::dictionary();
     let target = &mapped.message;
-    let mut rows = Vec::new();
-    let mut covered_targets: Vec<Path> = Vec::new();
+    let source_fields = source.populated_fields();
+    let mut rows = Vec::with_capacity(source_fields.len() + 8);
+    // Field-level places some source field's value reached.
+    let mut covered_targets: rustc_hash::FxHashSet<FieldKey> = Default::default();
     let mapping_findings = &mapped.findings;
     // Findings on a field, and on the whole segment occurrence it stands in.
     let on_field = |list: &[Finding], p: &Path| -> Vec<Finding> {
@@ -237,17 +249,50 @@ fn account(
             .collect()
     };
 
-    for sf in source.populated_fields() {
-        let path = sf.path.clone();
-        let mut effects: Vec<Effect> = mapped
-            .effects
+    // Which effects touch which field (as source or target), so that a field
+    // no rule touches costs one lookup.
+    let mut effects_by_field: rustc_hash::FxHashMap<FieldKey, SmallVec<[usize; 2]>> =
+        Default::default();
+    for (i, e) in mapped.effects.iter().enumerate() {
+        for k in e
+            .sources
             .iter()
-            .filter(|e| e.sources.iter().any(|s| s.same_field(&path)) || e.target.same_field(&path))
-            .cloned()
-            .collect();
+            .chain(std::iter::once(&e.target))
+            .map(field_key)
+        {
+            let list = effects_by_field.entry(k).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
+        }
+    }
+
+    let aligned = source.segments.len() == target.segments.len()
+        && source
+            .segments
+            .iter()
+            .zip(&target.segments)
+            .all(|(a, b)| a.name == b.name);
+
+    for sf in source_fields {
+        let path = sf.path.clone();
+        let mut effects: Vec<Effect> = match effects_by_field.get(&field_key(&path)) {
+            None => Vec::new(),
+            Some(list) => list.iter().map(|&i| mapped.effects[i].clone()).collect(),
+        };
         // Destinations: the same place if still populated, plus every rule target.
-        let mut dests: Vec<Path> = Vec::new();
-        let still_here = target.get(&path).is_some_and(|v| !v.is_empty());
+        let mut dests: SmallVec<[Path; 2]> = SmallVec::new();
+        // When the mapped message has the source's segments in the same
+        // order (the usual passthrough case), a field is found by index.
+        let here = if aligned {
+            target.segments[sf.segment_index]
+                .fields
+                .get(path.field_number - 1)
+                .map(|f| f.raw.clone())
+        } else {
+            target.get_shared(&path)
+        };
+        let still_here = here.as_ref().is_some_and(|v| !v.is_empty());
         if still_here {
             dests.push(path.clone());
         }
@@ -266,7 +311,8 @@ fn account(
                 }
             }
         }
-        covered_targets.extend(dests.iter().cloned());
+        // Only moves need remembering: a field still in place is found by path.
+        covered_targets.extend(dests.iter().filter(|d| !d.same_field(&path)).map(field_key));
         let mut findings = on_field(&sender.findings, &path);
         findings.extend(on_field(mapping_findings, &path));
         for d in &dests {
@@ -274,10 +320,11 @@ fn account(
         }
         findings.dedup();
         let main_dest = dests.first().cloned();
-        let mapped_value = main_dest
-            .as_ref()
-            .and_then(|d| target.get(d))
-            .map(str::to_string);
+        let mapped_value = match &main_dest {
+            Some(d) if d == &path => here,
+            Some(d) => target.get_shared(d),
+            None => None,
+        };
         let drop = effects
             .iter()
             .find(|e| e.action == Action::Drop && e.sources.iter().any(|s| s.same_field(&path)));
@@ -292,7 +339,7 @@ fn account(
             rejected(f)
         } else if let Some(d) = drop.filter(|_| dests.is_empty()) {
             Outcome::Dropped {
-                rule: Some(d.rule.clone()),
+                rule: Some(d.rule.to_string()),
                 reason: d
                     .reason
                     .clone()
@@ -303,7 +350,7 @@ fn account(
                 e.sources.iter().any(|s| s.same_field(&path)) && e.action == Action::Move
             });
             match by_rule {
-                Some(e) => Outcome::Dropped { rule: Some(e.rule.clone()), reason: format!("moved away by rule {} and not present in the mapped message", e.rule) },
+                Some(e) => Outcome::Dropped { rule: Some(e.rule.to_string()), reason: format!("moved away by rule {} and not present in the mapped message", e.rule) },
                 None => Outcome::Dropped { rule: None, reason: "no rule carries this field to the receiver; it is not in the mapped message".to_string() },
             }
         } else if ignored {
@@ -318,7 +365,7 @@ fn account(
             || main_dest.as_ref().is_some_and(|d| !d.same_field(&path))
         {
             let rules: Vec<String> = {
-                let mut v: Vec<String> = changing.iter().map(|e| e.rule.clone()).collect();
+                let mut v: Vec<String> = changing.iter().map(|e| e.rule.to_string()).collect();
                 v.dedup();
                 v
             };
@@ -326,7 +373,7 @@ fn account(
                 rule: rules.first().cloned().unwrap_or_default(),
                 rules,
                 from: sf.raw.to_string(),
-                to: mapped_value.clone().unwrap_or_default(),
+                to: mapped_value.as_deref().unwrap_or_default().to_string(),
                 target: main_dest.clone().unwrap_or_else(|| path.clone()),
             }
         } else {
@@ -337,8 +384,8 @@ fn account(
             e.sources.iter().any(|s| s.same_field(&path)) || e.target.same_field(&path)
         });
         rows.push(FieldResult {
-            name: dict.path_name(&path),
-            source: Some(sf.raw.to_string()),
+            name: names::name_of(&path),
+            source: Some(sf.shared.clone()),
             mapped: mapped_value,
             outcome,
             effects,
@@ -350,9 +397,15 @@ fn account(
 
     // Fields populated only in the mapped message (constants, defaults, moves).
     for mf in target.populated_fields() {
-        if source.get(&mf.path).is_some_and(|v| !v.is_empty())
-            || covered_targets.iter().any(|c| c.same_field(&mf.path))
-        {
+        let in_source = if aligned {
+            source.segments[mf.segment_index]
+                .fields
+                .get(mf.path.field_number - 1)
+                .is_some_and(|f| !f.raw.is_empty())
+        } else {
+            source.get(&mf.path).is_some_and(|v| !v.is_empty())
+        };
+        if in_source || covered_targets.contains(&field_key(&mf.path)) {
             continue;
         }
         let effects: Vec<Effect> = mapped
@@ -366,8 +419,8 @@ fn account(
             Some(f) => rejected(f),
             None => match effects.first() {
                 Some(e) => Outcome::Transformed {
-                    rule: e.rule.clone(),
-                    rules: effects.iter().map(|e| e.rule.clone()).collect(),
+                    rule: e.rule.to_string(),
+                    rules: effects.iter().map(|e| e.rule.to_string()).collect(),
                     from: String::new(),
                     to: mf.raw.to_string(),
                     target: mf.path.clone(),
@@ -376,9 +429,9 @@ fn account(
             },
         };
         rows.push(FieldResult {
-            name: dict.path_name(&mf.path),
+            name: names::name_of(&mf.path),
             source: None,
-            mapped: Some(mf.raw.to_string()),
+            mapped: Some(mf.shared.clone()),
             outcome,
             effects,
             findings,
@@ -413,7 +466,7 @@ fn account(
             continue;
         }
         rows.push(FieldResult {
-            name: dict.path_name(&fp),
+            name: names::name_of(&fp),
             source: None,
             mapped: None,
             outcome: rejected(f.clone()),
@@ -589,7 +642,7 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
                 }
                 if let Some(rule) = &fe.rule {
                     parts.push(format!("rule {rule}"));
-                    met &= row.effects.iter().any(|e| &e.rule == rule)
+                    met &= row.effects.iter().any(|e| *e.rule == **rule)
                         || matches!(&row.outcome, Outcome::Dropped { rule: Some(x), .. } if x == rule);
                 }
                 if let Some(v) = &fe.mapped {

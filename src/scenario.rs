@@ -320,7 +320,7 @@ pub fn apply_mutations(input: &str, mutations: &[Mutation]) -> String {
             if let Ok(msg) = hl7::parse_one(&text) {
                 let mut msg = msg;
                 if let Some(f) = msg.segments[0].fields.get_mut(1) {
-                    f.raw = enc.clone();
+                    f.raw = enc.as_str().into();
                 }
                 text = msg.encode();
             }

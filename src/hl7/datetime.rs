@@ -156,18 +156,29 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.year)?;
+        // Written digit by digit: this runs for every normalised timestamp.
+        let mut buf = [0u8; 32];
+        let mut n = 0;
+        let two = |v: u32, buf: &mut [u8; 32], n: &mut usize| {
+            buf[*n] = b'0' + (v / 10 % 10) as u8;
+            buf[*n + 1] = b'0' + (v % 10) as u8;
+            *n += 2;
+        };
+        let y = self.year.clamp(0, 9999) as u32;
+        two(y / 100, &mut buf, &mut n);
+        two(y % 100, &mut buf, &mut n);
         for part in [self.month, self.day, self.hour, self.minute, self.second]
             .into_iter()
             .map_while(|p| p)
         {
-            write!(f, "{part:02}")?;
+            two(part, &mut buf, &mut n);
         }
+        f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))?;
         if let Some(fr) = &self.fraction {
             write!(f, ".{fr}")?;
         }
         if let Some(o) = self.offset_minutes {
-            write!(f, "{}", format_offset(o))?;
+            f.write_str(&format_offset(o))?;
         }
         Ok(())
     }

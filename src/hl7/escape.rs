@@ -12,9 +12,13 @@ pub struct EscapeProblem {
 }
 
 /// Decodes `\F\ \S\ \T\ \R\ \E\ \P\ \Xhh..\ \.br\ \H\ \N\` and friends.
-/// Unknown or unterminated sequences are kept literally.
-pub fn unescape(raw: &str, d: &Delimiters) -> String {
-    unescape_checked(raw, d).0
+/// Unknown or unterminated sequences are kept literally. Borrows when there
+/// is nothing to decode.
+pub fn unescape<'a>(raw: &'a str, d: &Delimiters) -> std::borrow::Cow<'a, str> {
+    if !raw.contains(d.escape) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    std::borrow::Cow::Owned(unescape_checked(raw, d).0)
 }
 
 /// Like [`unescape`], also returning the sequences that could not be decoded.

@@ -17,7 +17,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 pub use escape::{escape, unescape};
-pub use path::{Path, PathError};
+pub use path::{Path, PathError, SegName};
 
 /// The delimiters a message declares in MSH-1 and MSH-2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,8 +107,9 @@ impl Delimiters {
 /// One field of a segment, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
-    /// Exactly as written, repetitions and components included.
-    pub raw: String,
+    /// Exactly as written, repetitions and components included. Shared, so
+    /// that copying a message to map it copies no text.
+    pub raw: std::sync::Arc<str>,
     /// Byte range inside the message text, when the field came from text.
     pub range: Option<Range<usize>>,
 }
@@ -116,7 +117,7 @@ pub struct Field {
 /// One segment: its name, fields (field 1 first) and how its line ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    pub name: String,
+    pub name: SegName,
     /// `fields[0]` is field 1. For MSH, field 1 is the field separator and
     /// field 2 the encoding characters, as HL7 counts them.
     pub fields: Vec<Field>,
@@ -131,7 +132,7 @@ pub struct Segment {
 impl Segment {
     pub fn new(name: &str) -> Segment {
         Segment {
-            name: name.to_string(),
+            name: SegName::new(name),
             fields: Vec::new(),
             range: None,
             terminator: "\r".to_string(),
@@ -140,9 +141,7 @@ impl Segment {
     }
 
     pub fn field_raw(&self, number: usize) -> Option<&str> {
-        self.fields
-            .get(number.checked_sub(1)?)
-            .map(|f| f.raw.as_str())
+        self.fields.get(number.checked_sub(1)?).map(|f| &*f.raw)
     }
 }
 
@@ -453,7 +452,7 @@ fn parse_msh(content: &str, line_number: usize) -> Result<(Delimiters, Segment),
     segment.fields.insert(
         0,
         Field {
-            raw: field_sep.to_string(),
+            raw: field_sep.to_string().into(),
             range: Some(3..3 + field_sep.len_utf8()),
         },
     );
@@ -479,7 +478,7 @@ fn parse_segment(
     }
     if content.len() == 3 {
         return Ok(Segment {
-            name: name.to_string(),
+            name: SegName::new(name),
             fields: Vec::new(),
             range: Some(0..3),
             terminator: String::new(),
@@ -512,12 +511,12 @@ fn parse_segment(
         .fields
         .iter()
         .map(|f| Field {
-            raw: content[f.range.clone()].to_string(),
+            raw: content[f.range.clone()].into(),
             range: Some(f.range.clone()),
         })
         .collect();
     Ok(Segment {
-        name: name.to_string(),
+        name: SegName::new(name),
         fields,
         range: Some(0..content.len()),
         terminator: String::new(),
@@ -555,17 +554,19 @@ pub fn parse_one(text: &str) -> Result<Message, Vec<ParseProblem>> {
 // ---- reading and writing parts of a field ----
 
 /// Splits `raw` on `sep`, keeping empty parts (`a^^b` → `a`, ``, `b`).
-fn part(raw: &str, sep: char, number: usize) -> &str {
-    raw.split(sep).nth(number - 1).unwrap_or("")
+fn part(raw: &str, sep: char, number: u32) -> &str {
+    raw.split(sep)
+        .nth((number as usize).saturating_sub(1))
+        .unwrap_or("")
 }
 
 /// Reads a repetition / component / subcomponent of a field's raw value.
 pub fn sub_value<'a>(
     raw: &'a str,
     d: &Delimiters,
-    repetition: Option<usize>,
-    component: Option<usize>,
-    subcomponent: Option<usize>,
+    repetition: Option<u32>,
+    component: Option<u32>,
+    subcomponent: Option<u32>,
 ) -> &'a str {
     let mut v = raw;
     if repetition.is_none() && component.is_none() {
@@ -581,7 +582,8 @@ pub fn sub_value<'a>(
     v
 }
 
-fn replace_part(raw: &str, sep: char, number: usize, f: impl FnOnce(&str) -> String) -> String {
+fn replace_part(raw: &str, sep: char, number: u32, f: impl FnOnce(&str) -> String) -> String {
+    let number = (number as usize).max(1);
     let mut parts: Vec<String> = raw.split(sep).map(str::to_string).collect();
     if parts.len() < number {
         parts.resize(number, String::new());
@@ -597,9 +599,9 @@ fn replace_part(raw: &str, sep: char, number: usize, f: impl FnOnce(&str) -> Str
 pub fn with_sub_value(
     raw: &str,
     d: &Delimiters,
-    repetition: Option<usize>,
-    component: Option<usize>,
-    subcomponent: Option<usize>,
+    repetition: Option<u32>,
+    component: Option<u32>,
+    subcomponent: Option<u32>,
     value: &str,
 ) -> String {
     if repetition.is_none() && component.is_none() {
@@ -625,6 +627,8 @@ pub struct FieldRef<'a> {
     /// `PID-5`, `OBX[2]-5`: always with the occurrence set.
     pub path: Path,
     pub raw: &'a str,
+    /// The same text, shared.
+    pub shared: &'a std::sync::Arc<str>,
     pub range: Option<Range<usize>>,
     /// Index of the segment in the message.
     pub segment_index: usize,
@@ -636,11 +640,11 @@ impl Message {
         let mut msh = Segment::new("MSH");
         msh.fields = vec![
             Field {
-                raw: delimiters.field.to_string(),
+                raw: delimiters.field.to_string().into(),
                 range: None,
             },
             Field {
-                raw: delimiters.encoding_characters(),
+                raw: delimiters.encoding_characters().into(),
                 range: None,
             },
         ];
@@ -656,6 +660,10 @@ impl Message {
     /// Serializes the message. An unmodified parsed message comes back byte
     /// for byte as it was read (line endings included); new segments end in `\r`.
     pub fn encode(&self) -> String {
+        self.encode_with(None)
+    }
+
+    fn encode_with(&self, terminator: Option<&str>) -> String {
         let mut out = String::with_capacity(self.text.len().max(256));
         let sep = self.delimiters.field;
         for s in &self.segments {
@@ -673,22 +681,23 @@ impl Message {
                     out.push_str(&f.raw);
                 }
             }
-            out.push_str(&s.terminator);
+            out.push_str(terminator.unwrap_or(&s.terminator));
         }
         out
     }
 
     /// The same message with every segment ending in `\r`, as sent on the wire.
     pub fn encode_wire(&self) -> String {
-        let mut m = self.clone();
-        for s in &mut m.segments {
-            s.terminator = "\r".to_string();
-        }
-        m.encode()
+        self.encode_with(Some("\r"))
     }
 
     /// Index of the n-th (1-based) segment named `name`.
     pub fn segment_index(&self, name: &str, number: usize) -> Option<usize> {
+        self.segment_index_of(SegName::new(name), number)
+    }
+
+    /// Index of the n-th (1-based) segment with this id.
+    pub fn segment_index_of(&self, name: SegName, number: usize) -> Option<usize> {
         self.segments
             .iter()
             .enumerate()
@@ -698,12 +707,13 @@ impl Message {
     }
 
     pub fn segment_count(&self, name: &str) -> usize {
+        let name = SegName::new(name);
         self.segments.iter().filter(|s| s.name == name).count()
     }
 
     /// The raw text at a path, `None` when the segment or field is absent.
     pub fn get(&self, path: &Path) -> Option<&str> {
-        let idx = self.segment_index(&path.segment, path.segment_number.unwrap_or(1))?;
+        let idx = self.segment_index_of(path.segment, path.segment_number.unwrap_or(1) as usize)?;
         let raw = self.segments[idx].field_raw(path.field_number)?;
         Some(sub_value(
             raw,
@@ -714,6 +724,20 @@ impl Message {
         ))
     }
 
+    /// The raw text at a path, shared with the message when the path is a
+    /// whole field (no copy), `None` when absent.
+    pub fn get_shared(&self, path: &Path) -> Option<std::sync::Arc<str>> {
+        if path.repetition_number.is_none() && path.component_number.is_none() {
+            let idx =
+                self.segment_index_of(path.segment, path.segment_number.unwrap_or(1) as usize)?;
+            let f = self.segments[idx]
+                .fields
+                .get(path.field_number.checked_sub(1)?)?;
+            return Some(f.raw.clone());
+        }
+        self.get(path).map(std::sync::Arc::from)
+    }
+
     /// The raw text at a path, empty when absent.
     pub fn get_or_empty(&self, path: &Path) -> &str {
         self.get(path).unwrap_or("")
@@ -721,7 +745,7 @@ impl Message {
 
     /// The unescaped value at a path.
     pub fn value(&self, path: &Path) -> String {
-        unescape(self.get_or_empty(path), &self.delimiters)
+        unescape(self.get_or_empty(path), &self.delimiters).into_owned()
     }
 
     /// Writes raw (already escaped) text at a path, creating the segment
@@ -730,7 +754,7 @@ impl Message {
         if path.segment == "MSH" && path.field_number <= 2 {
             return;
         }
-        let number = path.segment_number.unwrap_or(1);
+        let number = path.segment_number.unwrap_or(1) as usize;
         let idx = match self.segment_index(&path.segment, number) {
             Some(i) => i,
             None => {
@@ -752,7 +776,7 @@ impl Message {
             seg.fields.resize(
                 path.field_number,
                 Field {
-                    raw: String::new(),
+                    raw: "".into(),
                     range: None,
                 },
             );
@@ -766,8 +790,8 @@ impl Message {
             path.subcomponent_number,
             raw,
         );
-        if new != field.raw {
-            field.raw = new;
+        if *new != *field.raw {
+            field.raw = new.into();
             field.range = None;
             // A changed segment keeps no trailing empty fields.
             while seg.fields.len() > 2 && seg.fields.last().is_some_and(|f| f.raw.is_empty()) {
@@ -790,7 +814,7 @@ impl Message {
     /// Every populated field, at field level, in message order.
     pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
         let mut out = Vec::new();
-        let mut counts: Vec<(&str, usize)> = Vec::new();
+        let mut counts: Vec<(SegName, usize)> = Vec::new();
         for (segment_index, s) in self.segments.iter().enumerate() {
             let n = match counts.iter_mut().find(|(name, _)| *name == s.name) {
                 Some((_, n)) => {
@@ -798,15 +822,16 @@ impl Message {
                     *n
                 }
                 None => {
-                    counts.push((&s.name, 1));
+                    counts.push((s.name, 1));
                     1
                 }
             };
             for (i, f) in s.fields.iter().enumerate() {
                 if !f.raw.is_empty() {
                     out.push(FieldRef {
-                        path: Path::field(&s.name, n, i + 1),
+                        path: Path::field_of(s.name, n, i + 1),
                         raw: &f.raw,
+                        shared: &f.raw,
                         range: f.range.clone(),
                         segment_index,
                     });
@@ -863,11 +888,11 @@ impl Message {
                 if i < skip {
                     continue;
                 }
-                f.raw = reencode(&f.raw, &old, &new);
+                f.raw = reencode(&f.raw, &old, &new).into();
             }
             if s.name == "MSH" && s.fields.len() >= 2 {
-                s.fields[0].raw = new.field.to_string();
-                s.fields[1].raw = new.encoding_characters();
+                s.fields[0].raw = new.field.to_string().into();
+                s.fields[1].raw = new.encoding_characters().into();
             }
         }
         m.text = String::new();

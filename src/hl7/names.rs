@@ -22,11 +22,28 @@ pub struct ElementDef {
     pub table: Option<String>,
 }
 
+/// Element definitions by number (index 0 is number 1), per segment or data type.
+type Table = rustc_hash::FxHashMap<String, Vec<Option<ElementDef>>>;
+
 #[derive(Default)]
 pub struct Dictionary {
     segments: HashMap<String, String>,
-    fields: HashMap<(String, usize), ElementDef>,
-    components: HashMap<(String, usize), ElementDef>,
+    /// Per segment, its fields.
+    fields: Table,
+    /// Per data type, its components.
+    components: Table,
+}
+
+fn put(table: &mut Table, key: &str, number: usize, def: ElementDef) {
+    let list = table.entry(key.to_string()).or_default();
+    if list.len() < number {
+        list.resize(number, None);
+    }
+    list[number - 1] = Some(def);
+}
+
+fn lookup<'a>(table: &'a Table, key: &str, number: usize) -> Option<&'a ElementDef> {
+    table.get(key)?.get(number.checked_sub(1)?)?.as_ref()
 }
 
 fn element(cols: &[&str]) -> ElementDef {
@@ -61,11 +78,11 @@ impl Dictionary {
                         cols.get(2).copied().unwrap_or("").to_string(),
                     );
                 }
-                (Some("F"), Some(seg), Some(n)) => {
-                    d.fields.insert((seg.to_string(), n), element(&cols));
+                (Some("F"), Some(seg), Some(n)) if n > 0 => {
+                    put(&mut d.fields, seg, n, element(&cols))
                 }
-                (Some("C"), Some(dt), Some(n)) => {
-                    d.components.insert((dt.to_string(), n), element(&cols));
+                (Some("C"), Some(dt), Some(n)) if n > 0 => {
+                    put(&mut d.components, dt, n, element(&cols))
                 }
                 _ => {}
             }
@@ -78,11 +95,11 @@ impl Dictionary {
     }
 
     pub fn field(&self, segment: &str, number: usize) -> Option<&ElementDef> {
-        self.fields.get(&(segment.to_string(), number))
+        lookup(&self.fields, segment, number)
     }
 
-    pub fn component(&self, data_type: &str, number: usize) -> Option<&ElementDef> {
-        self.components.get(&(data_type.to_string(), number))
+    pub fn component(&self, data_type: &str, number: u32) -> Option<&ElementDef> {
+        lookup(&self.components, data_type, number as usize)
     }
 
     /// A readable name for any path: `Patient Name`, `Patient Name / Family Name`.
@@ -108,6 +125,17 @@ impl Dictionary {
         }
         name
     }
+}
+
+/// The name of a path, borrowed from the dictionary when it is a plain field.
+pub fn name_of(path: &Path) -> std::borrow::Cow<'static, str> {
+    let d = dictionary();
+    if path.component_number.is_none()
+        && let Some(f) = d.field(&path.segment, path.field_number)
+    {
+        return std::borrow::Cow::Borrowed(f.name.as_str());
+    }
+    std::borrow::Cow::Owned(d.path_name(path))
 }
 
 /// The shipped HL7 v2.5.1 dictionary, loaded on first use.

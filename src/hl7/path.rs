@@ -6,19 +6,88 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// A segment id (`PID`, `ZPI`), stored inline: paths are made and compared
+/// for every field of every replay, so they must not allocate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SegName([u8; 3]);
+
+impl SegName {
+    /// The first three characters of `name` (non-ASCII ones become `?`).
+    pub fn new(name: &str) -> SegName {
+        let mut b = [b' '; 3];
+        for (slot, c) in b.iter_mut().zip(name.chars()) {
+            *slot = if c.is_ascii() { c as u8 } else { b'?' };
+        }
+        SegName(b)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+}
+
+impl std::ops::Deref for SegName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for SegName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for SegName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl PartialEq<str> for SegName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for SegName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for SegName {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<SegName> for String {
+    fn eq(&self, other: &SegName) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<SegName> for str {
+    fn eq(&self, other: &SegName) -> bool {
+        self == other.as_str()
+    }
+}
+
 /// A location in a message, from a segment down to a subcomponent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Path {
-    pub segment: String,
+    pub segment: SegName,
     /// Which occurrence of the segment (1-based). `None`: every occurrence
     /// when a rule applies it, the first when a value is read.
-    pub segment_number: Option<usize>,
+    pub segment_number: Option<u32>,
     pub field_number: usize,
     /// Which repetition of the field. `None`: the whole field when no
     /// component is named, the first repetition otherwise.
-    pub repetition_number: Option<usize>,
-    pub component_number: Option<usize>,
-    pub subcomponent_number: Option<usize>,
+    pub repetition_number: Option<u32>,
+    pub component_number: Option<u32>,
+    pub subcomponent_number: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,9 +100,14 @@ pub struct PathError {
 impl Path {
     /// The field-level path of one segment occurrence: `OBX[2]-5`.
     pub fn field(segment: &str, segment_number: usize, field_number: usize) -> Path {
+        Path::field_of(SegName::new(segment), segment_number, field_number)
+    }
+
+    /// [`Path::field`] for a segment id already at hand.
+    pub fn field_of(segment: SegName, segment_number: usize, field_number: usize) -> Path {
         Path {
-            segment: segment.to_string(),
-            segment_number: Some(segment_number),
+            segment,
+            segment_number: Some(segment_number as u32),
             field_number,
             repetition_number: None,
             component_number: None,
@@ -54,7 +128,7 @@ impl Path {
     /// The same path at a given segment occurrence.
     pub fn at_occurrence(&self, n: usize) -> Path {
         Path {
-            segment_number: Some(n),
+            segment_number: Some(n as u32),
             ..self.clone()
         }
     }
@@ -96,8 +170,8 @@ impl fmt::Display for Path {
     }
 }
 
-fn parse_number(text: &str, what: &str, path: &str) -> Result<usize, PathError> {
-    match text.parse::<usize>() {
+fn parse_number(text: &str, what: &str, path: &str) -> Result<u32, PathError> {
+    match text.parse::<u32>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(PathError {
             path: path.to_string(),
@@ -111,7 +185,7 @@ fn split_bracket<'a>(
     text: &'a str,
     what: &str,
     path: &str,
-) -> Result<(&'a str, Option<usize>), PathError> {
+) -> Result<(&'a str, Option<u32>), PathError> {
     match text.find('[') {
         None => Ok((text, None)),
         Some(open) => {
@@ -162,7 +236,7 @@ impl FromStr for Path {
         let mut parts = rest.split('.');
         let field_part = parts.next().unwrap_or_default();
         let (field_text, repetition_number) = split_bracket(field_part, "repetition", s)?;
-        let field_number = parse_number(field_text, "field number", s)?;
+        let field_number = parse_number(field_text, "field number", s)? as usize;
         let component_number = parts
             .next()
             .map(|c| parse_number(c, "component number", s))
@@ -175,7 +249,7 @@ impl FromStr for Path {
             return Err(err("too many parts: a path ends at the subcomponent"));
         }
         Ok(Path {
-            segment: segment.to_string(),
+            segment: SegName::new(segment),
             segment_number,
             field_number,
             repetition_number,
