@@ -116,11 +116,23 @@ pub fn run(command: Command) -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`baton inspect big.hl7 | head`): not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("baton: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn load_workspace(path: &Path) -> Result<Workspace, u8> {
@@ -159,13 +171,14 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn print_result(r: &ScenarioResult, verbose: bool) {
+fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std::io::Result<()> {
     let c = r.replay.counts;
     let verdict = match r.verdict {
         Verdict::Met => "MET  ",
         Verdict::Unmet => "UNMET",
     };
-    println!(
+    writeln!(
+        out,
         "{verdict} {:<5} {:<8} {:<28} {}  [{}]  accepted {}, transformed {}, rejected {}, dropped {}",
         r.kind.as_str(),
         r.handoff,
@@ -176,12 +189,13 @@ fn print_result(r: &ScenarioResult, verbose: bool) {
         c.transformed,
         c.rejected,
         c.dropped
-    );
+    )?;
     for p in &r.replay.parse_problems {
-        println!(
+        writeln!(
+            out,
             "        unreadable: line {}, column {}: {}",
             p.line, p.column, p.message
-        );
+        )?;
     }
     let mut accepted = Vec::new();
     for f in &r.replay.fields {
@@ -189,10 +203,11 @@ fn print_result(r: &ScenarioResult, verbose: bool) {
         match &f.outcome {
             Outcome::Accepted => {
                 if verbose {
-                    println!(
+                    writeln!(
+                        out,
                         "        {label} accepted  `{}`",
                         one_line(f.source.as_deref().unwrap_or(""))
-                    );
+                    )?;
                 } else {
                     accepted.push(f.path.to_string());
                 }
@@ -209,12 +224,13 @@ fn print_result(r: &ScenarioResult, verbose: bool) {
                 } else {
                     format!(" into {target}")
                 };
-                println!(
+                writeln!(
+                    out,
                     "        {label} transformed by {}{moved}: `{}` → `{}`",
                     rules.join(", "),
                     one_line(from),
                     one_line(to)
-                );
+                )?;
             }
             Outcome::Rejected {
                 code,
@@ -223,23 +239,25 @@ fn print_result(r: &ScenarioResult, verbose: bool) {
                 location,
                 side,
             } => {
-                println!(
+                writeln!(
+                    out,
                     "        {label} rejected {code} {} by {} at {location}: {reason}",
                     severity.as_str(),
                     side.as_str()
-                );
+                )?;
             }
             Outcome::Dropped { rule, reason } => {
                 let by = rule
                     .as_ref()
                     .map(|r| format!(" by {r}"))
                     .unwrap_or_default();
-                println!("        {label} dropped{by}: {reason}");
+                writeln!(out, "        {label} dropped{by}: {reason}")?;
             }
         }
     }
     for f in r.replay.findings.iter().filter(|f| f.segment_only) {
-        println!(
+        writeln!(
+            out,
             "        {:<10} {:<28} rejected {} {} by {}: {}",
             f.location_text(),
             "(segment)",
@@ -247,17 +265,19 @@ fn print_result(r: &ScenarioResult, verbose: bool) {
             f.severity.as_str(),
             f.side.as_str(),
             f.reason
-        );
+        )?;
     }
     if !accepted.is_empty() {
-        println!("        accepted unchanged: {}", accepted.join(" "));
+        writeln!(out, "        accepted unchanged: {}", accepted.join(" "))?;
     }
     for check in r.checks.iter().filter(|c| !c.met) {
-        println!(
+        writeln!(
+            out,
             "        ✗ expected {}; got {}",
             check.expectation, check.actual
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn cmd_run(
@@ -286,25 +306,29 @@ fn cmd_run(
     let met = results.iter().filter(|r| r.verdict == Verdict::Met).count();
     let unmet = results.len() - met;
     let to_stdout = json == Some("-");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if !to_stdout {
-        println!("Workspace {} ({})", ws.name, ws.root.display());
+        writeln!(out, "Workspace {} ({})", ws.name, ws.root.display())?;
         for h in &ws.handoffs {
-            println!(
+            writeln!(
+                out,
                 "  handoff {}: {} → {} ({}), {} rules",
                 h.id,
                 h.source,
                 h.target,
                 h.message_types.join(", "),
                 h.rules.rules.len()
-            );
+            )?;
         }
-        println!();
+        writeln!(out)?;
         for r in &results {
-            print_result(r, verbose);
+            print_result(&mut out, r, verbose)?;
         }
-        println!();
-        println!("{} scenarios: {met} met, {unmet} unmet", results.len());
+        writeln!(out)?;
+        writeln!(out, "{} scenarios: {met} met, {unmet} unmet", results.len())?;
     }
+    out.flush()?;
+    drop(out);
     if let Some(target) = json {
         let doc = serde_json::json!({
             "workspace": ws.name,
@@ -352,67 +376,101 @@ fn junit_xml(ws: &Workspace, results: &[ScenarioResult]) -> Result<String> {
     Ok(report.to_string()?)
 }
 
+/// Larger files are refused with a message rather than read into memory.
+const MAX_INSPECT_BYTES: u64 = 1 << 30;
+
 fn cmd_inspect(files: &[PathBuf], json: bool) -> Result<u8> {
-    let mut views = Vec::new();
+    let mut reports = Vec::new();
     let mut unreadable = false;
     for f in files {
+        if let Ok(meta) = std::fs::metadata(f)
+            && meta.len() > MAX_INSPECT_BYTES
+        {
+            eprintln!(
+                "baton: {} is {} MB; inspect reads files up to {} MB",
+                f.display(),
+                meta.len() / 1_000_000,
+                MAX_INSPECT_BYTES / 1_000_000
+            );
+            unreadable = true;
+            continue;
+        }
         match std::fs::read(f) {
-            Ok(bytes) => views.push(inspect::inspect_bytes(&f.display().to_string(), &bytes)),
+            Ok(bytes) => reports.push(inspect::FileReport::read(&f.display().to_string(), &bytes)),
             Err(e) => {
                 eprintln!("baton: cannot read {}: {e}", f.display());
                 unreadable = true;
             }
         }
     }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {
-        let doc = serde_json::json!({ "files": views });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        serde_json::to_writer_pretty(&mut out, &InspectDoc(&reports))?;
+        writeln!(out)?;
     } else {
-        for v in &views {
-            println!(
+        for r in &reports {
+            writeln!(
+                out,
                 "{}: {} message(s), {} problem(s)",
-                v.file,
-                v.messages.len(),
-                v.problems.len()
-            );
-            for p in &v.problems {
-                println!(
+                r.file,
+                r.messages.len(),
+                r.problems.len()
+            )?;
+            for p in &r.problems {
+                writeln!(
+                    out,
                     "  {}:{}:{}: {}: {}",
-                    v.file,
+                    r.file,
                     p.line,
                     p.column,
                     p.severity.as_str(),
                     p.message
-                );
+                )?;
             }
-            for m in &v.messages {
-                println!(
+            for i in 0..r.messages.len() {
+                let Some(m) = r.view(i) else { continue };
+                writeln!(
+                    out,
                     "  message {} at line {}: {} control id {} version {}",
                     m.number, m.line, m.message_type, m.control_id, m.version
-                );
+                )?;
                 for f in &m.fields {
                     let value = if f.value != f.raw {
                         format!("  = `{}`", one_line(&f.value))
                     } else {
                         String::new()
                     };
-                    println!(
+                    writeln!(
+                        out,
                         "    {:<11} {:<34} `{}`{value}",
                         f.path.to_string(),
                         one_line(&f.name),
                         one_line(&f.raw)
-                    );
+                    )?;
                 }
             }
         }
     }
+    out.flush()?;
     Ok(if unreadable {
         2
-    } else if views.iter().any(|v| v.has_errors()) {
+    } else if reports.iter().any(|r| r.has_errors()) {
         1
     } else {
         0
     })
+}
+
+/// `{ "files": [...] }`, serialized file by file.
+struct InspectDoc<'a>(&'a [inspect::FileReport]);
+
+impl serde::Serialize for InspectDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Inspect", 1)?;
+        st.serialize_field("files", self.0)?;
+        st.end()
+    }
 }
 
 fn read_message(path: &Path) -> Result<baton::hl7::Message, u8> {

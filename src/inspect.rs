@@ -142,39 +142,101 @@ pub fn escape_problems(msg: &Message) -> Vec<ParseProblem> {
     out
 }
 
-/// Inspects one file's bytes.
+/// A file read for inspection, whose message views are made one at a
+/// time as they are printed or serialized: a 100,000-message file never
+/// holds all its views in memory at once.
+pub struct FileReport {
+    pub file: String,
+    pub messages: Vec<Message>,
+    pub problems: Vec<ParseProblem>,
+}
+
+impl FileReport {
+    pub fn read(file: &str, bytes: &[u8]) -> FileReport {
+        let parsed = hl7::parse_bytes(bytes);
+        let mut problems = parsed.problems;
+        for m in &parsed.messages {
+            problems.extend(escape_problems(m));
+        }
+        if parsed.messages.is_empty() && problems.is_empty() {
+            problems.push(ParseProblem {
+                line: 1,
+                column: 1,
+                severity: Severity::Error,
+                message: if bytes.is_empty() {
+                    "the file is empty".into()
+                } else {
+                    "no HL7 message found: a message starts with MSH".into()
+                },
+            });
+        }
+        problems.sort_by_key(|p| (p.line, p.column));
+        FileReport {
+            file: file.to_string(),
+            messages: parsed.messages,
+            problems,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| p.severity != Severity::Information)
+    }
+
+    /// The view of the message at `index` (0-based).
+    pub fn view(&self, index: usize) -> Option<MessageView> {
+        self.messages.get(index).map(|m| view(index, m))
+    }
+}
+
+fn view(index: usize, m: &Message) -> MessageView {
+    MessageView {
+        number: index + 1,
+        line: m.line_number,
+        message_type: m.message_type(),
+        control_id: m.control_id().to_string(),
+        version: m.version().to_string(),
+        segments: m.segments.len(),
+        fields: fields(m),
+    }
+}
+
+struct LazyMessages<'a>(&'a [Message]);
+
+impl serde::Serialize for LazyMessages<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (i, m) in self.0.iter().enumerate() {
+            seq.serialize_element(&view(i, m))?;
+        }
+        seq.end()
+    }
+}
+
+impl serde::Serialize for FileReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FileView", 3)?;
+        st.serialize_field("file", &self.file)?;
+        st.serialize_field("messages", &LazyMessages(&self.messages))?;
+        st.serialize_field("problems", &self.problems)?;
+        st.end()
+    }
+}
+
+/// Inspects one file's bytes, with every view made at once (small files, tests).
 pub fn inspect_bytes(file: &str, bytes: &[u8]) -> FileView {
-    let parsed = hl7::parse_bytes(bytes);
-    let mut problems = parsed.problems;
-    let mut messages = Vec::new();
-    for (i, m) in parsed.messages.iter().enumerate() {
-        problems.extend(escape_problems(m));
-        messages.push(MessageView {
-            number: i + 1,
-            line: m.line_number,
-            message_type: m.message_type(),
-            control_id: m.control_id().to_string(),
-            version: m.version().to_string(),
-            segments: m.segments.len(),
-            fields: fields(m),
-        });
-    }
-    if messages.is_empty() && problems.is_empty() {
-        problems.push(ParseProblem {
-            line: 1,
-            column: 1,
-            severity: Severity::Error,
-            message: if bytes.is_empty() {
-                "the file is empty".into()
-            } else {
-                "no HL7 message found: a message starts with MSH".into()
-            },
-        });
-    }
-    problems.sort_by_key(|p| (p.line, p.column));
+    let report = FileReport::read(file, bytes);
     FileView {
-        file: file.to_string(),
-        messages,
-        problems,
+        file: report.file.clone(),
+        messages: report
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| view(i, m))
+            .collect(),
+        problems: report.problems,
     }
 }

@@ -123,6 +123,9 @@ pub struct FieldSpec {
     /// Value set (a table id) the code must come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
+    /// An inline value set, instead of `table`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
     /// For usage C: when the field is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<Condition>,
@@ -166,6 +169,8 @@ pub struct Profile {
     pub segments: Vec<SegmentSpec>,
     pub fields: Vec<FieldSpec>,
     pub context: Vec<ContextRule>,
+    /// Value sets written inline in field specs (`values = [...]`).
+    pub inline_tables: Tables,
 }
 
 #[derive(Deserialize)]
@@ -253,9 +258,35 @@ impl Profile {
             segments.push(s);
         }
         let mut fields = Vec::new();
+        let mut inline_tables = Tables::default();
         for f in raw.field {
             let span = f.span();
-            let f = f.into_inner();
+            let mut f = f.into_inner();
+            if let Some(values) = f.values.take() {
+                if f.table.is_some() {
+                    return Err(invalid_at(
+                        path,
+                        text,
+                        span,
+                        format!(
+                            "field {}: give either `table` or `values`, not both",
+                            f.path
+                        ),
+                    ));
+                }
+                let id = format!("{} values", f.path);
+                inline_tables.tables.insert(
+                    id.clone(),
+                    crate::table::Table {
+                        id: id.clone(),
+                        name: String::new(),
+                        codes: values.into_iter().map(|v| (v, String::new())).collect(),
+                    },
+                );
+                f.table = Some(id);
+                fields.push(f);
+                continue;
+            }
             if let Some(t) = &f.table
                 && tables.table(t).is_none()
             {
@@ -323,6 +354,7 @@ impl Profile {
             segments,
             fields,
             context,
+            inline_tables,
         })
     }
 
@@ -914,6 +946,20 @@ fn check_type(
                 );
             }
         }
+        "XAD" => {
+            let street = hl7::sub_value(raw, &d, Some(1), Some(1), Some(1));
+            if street.is_empty() && comp(3).is_empty() && comp(5).is_empty() {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!(
+                        "{label}: an address needs a street, city or postal code (XAD.1, .3, .5)"
+                    ),
+                    None,
+                );
+            }
+        }
         "HD" => {
             if comp(1).is_empty() && comp(2).is_empty() {
                 c.finding(
@@ -945,7 +991,12 @@ fn check_type(
 }
 
 fn check_code(c: &mut Checker, loc: &Path, label: &Label, code: &str, table: &str) {
-    let Some(t) = c.tables.table(table) else {
+    let Some(t) = c
+        .profile
+        .inline_tables
+        .table(table)
+        .or_else(|| c.tables.table(table))
+    else {
         return;
     };
     if !t.codes.contains_key(code) {
@@ -1010,5 +1061,98 @@ fn check_context(c: &mut Checker) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(body: &str) -> (Profile, Tables) {
+        let mut t = Tables::default();
+        t.load_into(
+            FsPath::new("t.toml"),
+            "[[table]]\nid = \"HL70296\"\ncodes = { spa = \"Spanish\" }\n",
+        )
+        .unwrap();
+        let text = format!("[profile]\nname = \"p\"\nside = \"receiver\"\n{body}");
+        (Profile::load(FsPath::new("p.toml"), &text, &t).unwrap(), t)
+    }
+
+    fn codes(p: &Profile, t: &Tables, msg: &str) -> Vec<(String, u16)> {
+        let m = hl7::parse_one(msg).unwrap();
+        check(p, t, &m)
+            .findings
+            .iter()
+            .map(|f| (f.location_text(), f.code))
+            .collect()
+    }
+
+    const MSH: &str = "MSH|^~\\&|A|B|C|D|20240101120000-0500||ORU^R01|1|P|2.5.1\r";
+
+    #[test]
+    fn checks_data_types() {
+        let (p, t) = profile(
+            "timestamps_require_offset = true\n\
+             [[field]]\npath = \"OBX-5\"\nusage = \"O\"\ntype = \"NM\"\n\
+             [[field]]\npath = \"OBX-14\"\nusage = \"O\"\ntype = \"TS\"\n\
+             [[field]]\npath = \"PID-15\"\nusage = \"O\"\ntype = \"CWE\"\ntable = \"HL70296\"\n\
+             [[field]]\npath = \"PID-11\"\nusage = \"O\"\ntype = \"XAD\"\n\
+             [[field]]\npath = \"OBX-11\"\nusage = \"R\"\nvalues = [\"F\", \"P\"]\n",
+        );
+        let msg = format!(
+            "{MSH}PID|1||||||||||^^^^^USA||||^Spanish\rOBX|1|NM|X||12.5||||||F|||20240101\rOBX|2|NM|X||abc||||||Z|||202401011200\r"
+        );
+        let got = codes(&p, &t, &msg);
+        assert!(got.contains(&("PID-15.1".into(), 103)), "{got:?}");
+        assert!(got.contains(&("PID-11".into(), 102)), "{got:?}");
+        assert!(got.contains(&("OBX[2]-5".into(), 102)), "{got:?}");
+        assert!(
+            got.contains(&("OBX[2]-14".into(), 102)),
+            "date/time without offset: {got:?}"
+        );
+        assert!(got.contains(&("OBX[2]-11".into(), 103)), "{got:?}");
+        assert!(
+            !got.iter().any(|(l, _)| l.starts_with("OBX-")),
+            "first OBX is clean: {got:?}"
+        );
+    }
+
+    #[test]
+    fn context_rules_apply_per_occurrence() {
+        let (p, t) = profile(
+            "[[context]]\nid = \"U\"\nwhen = { path = \"OBX-2\", equals = \"NM\" }\nrequire = [\"OBX-6\"]\nreason = \"units\"\n",
+        );
+        let msg = format!("{MSH}OBX|1|NM|X||1|mg\rOBX|2|ST|X||a\rOBX|3|NM|X||2\r");
+        assert_eq!(codes(&p, &t, &msg), vec![("OBX[3]-6".to_string(), 101)]);
+    }
+
+    #[test]
+    fn header_and_structure() {
+        let (p, t) = profile(
+            "hl7_version = \"2.5.1\"\nmessage_types = [\"ORU^R01\"]\nunknown_segments = \"reject\"\n\
+             [[segment]]\nid = \"MSH\"\nusage = \"R\"\n[[segment]]\nid = \"PID\"\nusage = \"R\"\nmax = 1\n",
+        );
+        let msg = MSH.replace("ORU^R01", "ORU^R30").replace("2.5.1", "2.3") + "ZZZ|1\r";
+        let got = codes(&p, &t, &msg);
+        assert!(got.contains(&("MSH-9".into(), 201)), "{got:?}");
+        assert!(got.contains(&("MSH-12".into(), 203)), "{got:?}");
+        assert!(got.contains(&("PID".into(), 100)), "{got:?}");
+        assert!(got.contains(&("ZZZ".into(), 100)), "{got:?}");
+    }
+
+    #[test]
+    fn bad_profiles_are_located() {
+        let t = Tables::default();
+        let e = Profile::load(FsPath::new("p.toml"), "[profile]\nname = \"p\"\nside = \"receiver\"\n\n[[field]]\npath = \"PID-15\"\nusage = \"R\"\ntable = \"NOPE\"\n", &t).unwrap_err().to_string();
+        assert!(e.contains("table `NOPE`") && e.contains("line 5"), "{e}");
+        let e = Profile::load(
+            FsPath::new("p.toml"),
+            "[profile]\nname = \"p\"\nside = \"middle\"\n",
+            &t,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("middle") && e.contains("line 3"), "{e}");
     }
 }
