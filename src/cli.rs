@@ -23,9 +23,25 @@ use baton::workspace::Workspace;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Workspace the window opens (no command given).
-    #[arg(long, global = false)]
+    #[command(flatten)]
+    pub window: WindowArgs,
+}
+
+/// Options for the window (no command given).
+#[derive(clap::Args)]
+pub struct WindowArgs {
+    /// Workspace the window opens (default: the bundled lab-orders-results).
+    #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// Replay every scenario as soon as the window opens.
+    #[arg(long)]
+    pub replay: bool,
+    /// Select this scenario (by id) when the window opens.
+    #[arg(long, value_name = "ID")]
+    pub select: Option<String>,
+    /// Open this tab: fields, messages, receipt or handoff.
+    #[arg(long, value_name = "TAB")]
+    pub tab: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -11,13 +11,18 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match args.command {
         Some(command) => cli::run(command),
-        None => open_gui(args.workspace),
+        None => open_gui(args.window),
     }
 }
 
 #[cfg(feature = "gui")]
-fn open_gui(workspace: Option<std::path::PathBuf>) -> ExitCode {
-    match baton::gui::run(workspace.unwrap_or_else(cli::default_workspace)) {
+fn open_gui(w: cli::WindowArgs) -> ExitCode {
+    let options = baton::gui::RunOptions {
+        replay: w.replay,
+        select: w.select,
+        tab: w.tab,
+    };
+    match baton::gui::run(w.workspace.unwrap_or_else(cli::default_workspace), options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("baton: the window could not be opened: {e}");
@@ -27,7 +32,7 @@ fn open_gui(workspace: Option<std::path::PathBuf>) -> ExitCode {
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_gui(_workspace: Option<std::path::PathBuf>) -> ExitCode {
+fn open_gui(_w: cli::WindowArgs) -> ExitCode {
     eprintln!(
         "baton was built without the GUI (feature `gui`); run `baton --help` for the commands"
     );

@@ -1,8 +1,707 @@
-//! The workbench window (egui/eframe), a thin layer over the core.
+//! The workbench window (egui/eframe), a thin layer over the core: it keeps
+//! UI state only; every action is a [`Command`] carried out at the end of a
+//! frame by the same core functions the CLI uses.
 
-use std::path::PathBuf;
+mod fields;
+mod handoff;
+mod inspect;
+mod message;
+mod problems;
+mod receipt;
+mod scenarios;
+mod style;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diff::{self, DiffRow};
+use crate::hl7::{self, Path as FieldPath};
+use crate::replay::{self, ScenarioResult, Verdict};
+use crate::scenario::{Kind, OutcomeKind};
+use crate::workspace::Workspace;
+
+/// What survives a restart (eframe storage).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub recent: Vec<PathBuf>,
+    pub dark: bool,
+    pub last_workspace: Option<PathBuf>,
+}
+
+const STORAGE_KEY: &str = "baton";
+const MAX_RECENT: usize = 8;
+
+/// A user action, carried out at the end of the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    OpenWorkspace(PathBuf),
+    ChooseWorkspace,
+    ReplayAll,
+    ReplaySelected,
+    Cancel,
+    SelectScenario(usize),
+    SelectField(Option<FieldPath>),
+    InspectFiles(Vec<PathBuf>),
+    SetDark(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Fields,
+    Messages,
+    Receipt,
+    Handoff,
+}
+
+/// A problem shown in the problems panel: what, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub place: String,
+    pub message: String,
+}
+
+/// Which scenario verdicts the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictFilter {
+    All,
+    Met,
+    Unmet,
+    NotRun,
+}
+
+/// A replay running on a background thread.
+struct Job {
+    total: usize,
+    done: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+    results: Receiver<(usize, ScenarioResult)>,
+}
+
+/// The selected scenario's data, built once when it is selected or replayed.
+pub struct Selected {
+    pub index: usize,
+    pub rows: Vec<DiffRow>,
+    pub source: Option<hl7::Message>,
+    pub mapped: Option<hl7::Message>,
+}
+
+/// Replaces the folder dialog in tests.
+pub type Picker = Box<dyn FnMut() -> Option<PathBuf> + Send>;
+
+pub struct App {
+    pub persisted: Persisted,
+    pub workspace_path: PathBuf,
+    pub workspace: Option<Arc<Workspace>>,
+    pub problems: Vec<Problem>,
+    pub results: Vec<Option<Arc<ScenarioResult>>>,
+    pub selected: Option<Selected>,
+    pub selected_field: Option<FieldPath>,
+    pub tab: Tab,
+    pub kind_filter: [bool; 3],
+    pub verdict_filter: VerdictFilter,
+    pub outcome_filter: [bool; 4],
+    pub search: String,
+    pub inspect: Option<inspect::InspectState>,
+    commands: Vec<Command>,
+    job: Option<Job>,
+    picker: Picker,
+}
+
+fn default_picker() -> Picker {
+    Box::new(|| {
+        rfd::FileDialog::new()
+            .set_title("Open a Baton workspace folder")
+            .pick_folder()
+    })
+}
+
+impl App {
+    /// The app as eframe creates it: persisted state restored, then `workspace` opened.
+    pub fn new(cc: &eframe::CreationContext<'_>, workspace: PathBuf) -> App {
+        let persisted: Persisted = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        style::apply(&cc.egui_ctx, persisted.dark);
+        let mut app = App::with_picker(workspace, default_picker());
+        app.persisted = Persisted { ..persisted };
+        app
+    }
+
+    /// The app with no window: used by tests, which also replace the folder dialog.
+    pub fn with_picker(workspace: PathBuf, picker: Picker) -> App {
+        let mut app = App {
+            persisted: Persisted::default(),
+            workspace_path: workspace.clone(),
+            workspace: None,
+            problems: Vec::new(),
+            results: Vec::new(),
+            selected: None,
+            selected_field: None,
+            tab: Tab::Fields,
+            kind_filter: [true; 3],
+            verdict_filter: VerdictFilter::All,
+            outcome_filter: [true; 4],
+            search: String::new(),
+            inspect: None,
+            commands: Vec::new(),
+            job: None,
+            picker,
+        };
+        app.open_workspace(&workspace);
+        app
+    }
+
+    pub fn command(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// (done, total) of the running replay.
+    pub fn progress(&self) -> Option<(usize, usize)> {
+        self.job
+            .as_ref()
+            .map(|j| (j.done.load(Ordering::Relaxed), j.total))
+    }
+
+    pub fn result(&self, index: usize) -> Option<&ScenarioResult> {
+        self.results.get(index).and_then(|r| r.as_deref())
+    }
+
+    pub fn summary(&self) -> (usize, usize, usize) {
+        let met = self
+            .results
+            .iter()
+            .flatten()
+            .filter(|r| r.verdict == Verdict::Met)
+            .count();
+        let run = self.results.iter().flatten().count();
+        (met, run - met, self.results.len() - run)
+    }
+
+    /// Scenario indices the list shows, after the kind and verdict filters.
+    pub fn visible_scenarios(&self) -> Vec<usize> {
+        let Some(ws) = &self.workspace else {
+            return Vec::new();
+        };
+        ws.scenarios
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                self.kind_filter[match s.kind {
+                    Kind::Happy => 0,
+                    Kind::Edge => 1,
+                    Kind::Error => 2,
+                }]
+            })
+            .filter(|(i, _)| {
+                let v = self.result(*i).map(|r| r.verdict);
+                match self.verdict_filter {
+                    VerdictFilter::All => true,
+                    VerdictFilter::Met => v == Some(Verdict::Met),
+                    VerdictFilter::Unmet => v == Some(Verdict::Unmet),
+                    VerdictFilter::NotRun => v.is_none(),
+                }
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Indices of the selected scenario's field rows after the outcome filter and search.
+    pub fn visible_row_indices(&self) -> Vec<usize> {
+        let Some(sel) = &self.selected else {
+            return Vec::new();
+        };
+        let needle = self.search.trim().to_lowercase();
+        sel.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                let k = r.outcome.unwrap_or(OutcomeKind::Accepted);
+                self.outcome_filter[match k {
+                    OutcomeKind::Accepted => 0,
+                    OutcomeKind::Transformed => 1,
+                    OutcomeKind::Rejected => 2,
+                    OutcomeKind::Dropped => 3,
+                }]
+            })
+            .filter(|(_, r)| {
+                needle.is_empty()
+                    || r.path.to_string().to_lowercase().contains(&needle)
+                    || r.name.to_lowercase().contains(&needle)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Rows of the selected scenario's field table after the outcome filter and search.
+    pub fn visible_rows(&self) -> Vec<&DiffRow> {
+        let Some(sel) = &self.selected else {
+            return Vec::new();
+        };
+        self.visible_row_indices()
+            .into_iter()
+            .map(|i| &sel.rows[i])
+            .collect()
+    }
+
+    fn open_workspace(&mut self, path: &Path) {
+        self.cancel();
+        self.problems.clear();
+        self.selected = None;
+        self.selected_field = None;
+        self.inspect = None;
+        self.workspace_path = path.to_path_buf();
+        match Workspace::load(path) {
+            Ok(ws) => {
+                self.results = vec![None; ws.scenarios.len()];
+                self.workspace = Some(Arc::new(ws));
+                self.persisted.last_workspace = Some(path.to_path_buf());
+                self.persisted.recent.retain(|p| p != path);
+                self.persisted.recent.insert(0, path.to_path_buf());
+                self.persisted.recent.truncate(MAX_RECENT);
+                if let Some(ws) = &self.workspace
+                    && !ws.scenarios.is_empty()
+                {
+                    self.select(0);
+                }
+            }
+            Err(errors) => {
+                self.workspace = None;
+                self.results.clear();
+                self.problems = errors
+                    .0
+                    .iter()
+                    .map(|e| Problem {
+                        place: match e.line() {
+                            Some(l) => format!("{}:{l}", e.path().display()),
+                            None => e.path().display().to_string(),
+                        },
+                        message: e.to_string(),
+                    })
+                    .collect();
+            }
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        let result = self.result(index).cloned();
+        let (rows, source, mapped) = match &result {
+            Some(r) => (
+                diff::diff_scenario(r),
+                r.replay.source.clone(),
+                hl7::parse_one(&r.replay.mapped_text).ok(),
+            ),
+            None => (Vec::new(), None, None),
+        };
+        self.selected = Some(Selected {
+            index,
+            rows,
+            source,
+            mapped,
+        });
+    }
+
+    fn start_replay(&mut self, indices: Vec<usize>, ctx: Option<egui::Context>) {
+        let Some(ws) = self.workspace.clone() else {
+            return;
+        };
+        self.cancel();
+        let done = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
+        let total = indices.len();
+        let (d, c) = (done.clone(), cancel.clone());
+        std::thread::spawn(move || {
+            for i in indices {
+                if c.load(Ordering::Relaxed) {
+                    break;
+                }
+                let r = replay::replay_scenario(&ws, &ws.scenarios[i]);
+                if tx.send((i, r)).is_err() {
+                    break;
+                }
+                d.fetch_add(1, Ordering::Relaxed);
+                if let Some(ctx) = &ctx {
+                    ctx.request_repaint();
+                }
+            }
+        });
+        self.job = Some(Job {
+            total,
+            done,
+            cancel,
+            results: rx,
+        });
+    }
+
+    fn cancel(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.cancel.store(true, Ordering::Relaxed);
+            self.drain(&job);
+        }
+    }
+
+    /// Takes finished results from the job; true when it has finished.
+    fn drain(&mut self, job: &Job) -> bool {
+        let mut selected_changed = false;
+        while let Ok((i, r)) = job.results.try_recv() {
+            if let Some(slot) = self.results.get_mut(i) {
+                *slot = Some(Arc::new(r));
+            }
+            selected_changed |= self.selected.as_ref().is_some_and(|s| s.index == i);
+        }
+        if selected_changed && let Some(i) = self.selected.as_ref().map(|s| s.index) {
+            self.select(i);
+        }
+        job.done.load(Ordering::Relaxed) >= job.total
+    }
+
+    /// Polls the background replay.
+    pub fn poll(&mut self) {
+        if let Some(job) = self.job.take() {
+            let finished = self.drain(&job);
+            let disconnected = matches!(
+                job.results.try_recv(),
+                Err(std::sync::mpsc::TryRecvError::Disconnected)
+            );
+            if !(finished || disconnected) {
+                self.job = Some(job);
+            }
+        }
+    }
+
+    /// Carries out the queued commands.
+    pub fn apply_commands(&mut self, ctx: Option<&egui::Context>) {
+        for c in std::mem::take(&mut self.commands) {
+            match c {
+                Command::OpenWorkspace(p) => self.open_workspace(&p),
+                Command::ChooseWorkspace => {
+                    if let Some(p) = (self.picker)() {
+                        self.open_workspace(&p);
+                    }
+                }
+                Command::ReplayAll => {
+                    let all = (0..self.results.len()).collect();
+                    self.start_replay(all, ctx.cloned());
+                }
+                Command::ReplaySelected => {
+                    let visible = self.visible_scenarios();
+                    let pick = match &self.selected {
+                        Some(s) => vec![s.index],
+                        None => visible,
+                    };
+                    self.start_replay(pick, ctx.cloned());
+                }
+                Command::Cancel => self.cancel(),
+                Command::SelectScenario(i) => {
+                    self.inspect = None;
+                    self.selected_field = None;
+                    self.select(i);
+                }
+                Command::SelectField(p) => self.selected_field = p,
+                Command::InspectFiles(files) => {
+                    let state = inspect::InspectState::read(&files);
+                    self.problems = state.problems();
+                    self.inspect = Some(state);
+                }
+                Command::SetDark(dark) => {
+                    self.persisted.dark = dark;
+                    if let Some(ctx) = ctx {
+                        style::apply(ctx, dark);
+                    }
+                }
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let (all, selected) = ctx.input_mut(|i| {
+            let sel = i.consume_key(
+                egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+                egui::Key::R,
+            );
+            let all = i.consume_key(egui::Modifiers::COMMAND, egui::Key::R);
+            (all, sel)
+        });
+        if selected {
+            self.command(Command::ReplaySelected);
+        } else if all {
+            self.command(Command::ReplayAll);
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(first) = dropped.first() {
+            if first.is_dir()
+                || first
+                    .file_name()
+                    .is_some_and(|n| n == crate::workspace::MANIFEST)
+            {
+                self.command(Command::OpenWorkspace(first.clone()));
+            } else {
+                self.command(Command::InspectFiles(dropped));
+            }
+        }
+    }
+
+    /// Draws one frame.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll();
+        self.shortcuts(&ctx);
+        self.top_bar(ui);
+        problems::ui(self, ui);
+        if self.inspect.is_some() {
+            inspect::ui(self, ui);
+        } else {
+            scenarios::ui(self, ui);
+            self.central(ui);
+        }
+        self.apply_commands(Some(&ctx));
+        if self.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn top_bar(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.add_space(4.0);
+            ui.horizontal(|ui| {
+                ui.heading("Baton");
+                ui.separator();
+                if ui
+                    .button("Open workspace…")
+                    .on_hover_text("Open a folder with a baton.toml")
+                    .clicked()
+                {
+                    self.command(Command::ChooseWorkspace);
+                }
+                ui.menu_button("Recent", |ui| {
+                    if self.persisted.recent.is_empty() {
+                        ui.label("No recent workspaces");
+                    }
+                    for p in self.persisted.recent.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            self.command(Command::OpenWorkspace(p));
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                let can_run = self.workspace.is_some() && !self.is_running();
+                if ui
+                    .add_enabled(can_run, egui::Button::new("Replay all"))
+                    .on_hover_text("Replay every scenario (Ctrl+R)")
+                    .clicked()
+                {
+                    self.command(Command::ReplayAll);
+                }
+                if ui
+                    .add_enabled(
+                        can_run && self.selected.is_some(),
+                        egui::Button::new("Replay selected"),
+                    )
+                    .on_hover_text("Replay the selected scenario (Ctrl+Shift+R)")
+                    .clicked()
+                {
+                    self.command(Command::ReplaySelected);
+                }
+                if let Some((done, total)) = self.progress() {
+                    let frac = if total == 0 {
+                        1.0
+                    } else {
+                        done as f32 / total as f32
+                    };
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .desired_width(160.0)
+                            .text(format!("{done} / {total}")),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        self.command(Command::Cancel);
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let dark = self.persisted.dark;
+                    if ui
+                        .button(if dark { "Light theme" } else { "Dark theme" })
+                        .on_hover_text("Switch theme")
+                        .clicked()
+                    {
+                        self.command(Command::SetDark(!dark));
+                    }
+                    let (met, unmet, not_run) = self.summary();
+                    if let Some(ws) = &self.workspace {
+                        ui.label(
+                            egui::RichText::new(format!(
+                                "{met} met · {unmet} unmet · {not_run} not run"
+                            ))
+                            .strong(),
+                        );
+                        ui.separator();
+                        ui.label(egui::RichText::new(&ws.name).weak());
+                    }
+                });
+            });
+            ui.add_space(4.0);
+        });
+    }
+
+    fn central(&mut self, ui: &mut egui::Ui) {
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Some(ws) = self.workspace.clone() else {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(80.0);
+                    ui.heading("No workspace is open");
+                    ui.label(format!("{} could not be loaded; see the problems below.", self.workspace_path.display()));
+                    ui.label("Open a folder with a baton.toml, or drop one (or .hl7 files) on this window.");
+                });
+                return;
+            };
+            let Some(index) = self.selected.as_ref().map(|s| s.index) else {
+                ui.label("Select a scenario on the left.");
+                return;
+            };
+            let scenario = &ws.scenarios[index];
+            let result = self.result(index).cloned();
+            ui.horizontal(|ui| {
+                ui.heading(&scenario.name);
+                style::kind_badge(ui, scenario.kind);
+                match &result {
+                    Some(r) => {
+                        style::verdict_badge(ui, Some(r.verdict));
+                        style::ack_badge(ui, &r.replay.ack_code);
+                    }
+                    None => style::verdict_badge(ui, None),
+                }
+            });
+            if !scenario.description.is_empty() {
+                ui.label(&scenario.description);
+            }
+            if let Some(h) = ws.handoff(&scenario.handoff) {
+                ui.label(egui::RichText::new(format!("{} → {} · {} · {}", h.source, h.target, h.name, scenario.input_origin)).weak());
+            }
+            if let Some(r) = &result {
+                let c = r.replay.counts;
+                ui.horizontal(|ui| {
+                    style::count(ui, OutcomeKind::Accepted, c.accepted);
+                    style::count(ui, OutcomeKind::Transformed, c.transformed);
+                    style::count(ui, OutcomeKind::Rejected, c.rejected);
+                    style::count(ui, OutcomeKind::Dropped, c.dropped);
+                });
+                let unmet = r.checks.iter().filter(|c| !c.met).count();
+                egui::CollapsingHeader::new(format!("Expectations: {} of {} met", r.checks.len() - unmet, r.checks.len()))
+                    .default_open(unmet > 0)
+                    .show(ui, |ui| {
+                        for c in &r.checks {
+                            ui.horizontal(|ui| {
+                                if c.met {
+                                    ui.colored_label(style::GREEN, egui::RichText::new("met  ").strong());
+                                } else {
+                                    ui.colored_label(style::RED, egui::RichText::new("unmet").strong());
+                                }
+                                ui.label(&c.expectation);
+                                if !c.met {
+                                    ui.label(egui::RichText::new(format!("got {}", c.actual)).color(style::RED));
+                                }
+                            });
+                        }
+                    });
+            } else {
+                ui.label(egui::RichText::new("Not run yet: press Replay all (Ctrl+R) or Replay selected.").italics());
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                for (tab, label) in [(Tab::Fields, "Fields"), (Tab::Messages, "Messages"), (Tab::Receipt, "Receipt"), (Tab::Handoff, "Handoff")] {
+                    ui.selectable_value(&mut self.tab, tab, label);
+                }
+            });
+            ui.separator();
+            match self.tab {
+                Tab::Fields => fields::ui(self, ui),
+                Tab::Messages => message::ui(self, ui),
+                Tab::Receipt => receipt::ui(self, ui, result.as_ref()),
+                Tab::Handoff => handoff::ui(ui, &ws),
+            }
+        });
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.persisted);
+    }
+}
+
+/// A shared slot tests can use to hand the folder dialog an answer.
+pub fn picker_from(slot: Arc<Mutex<Option<PathBuf>>>) -> Picker {
+    Box::new(move || slot.lock().ok().and_then(|mut s| s.take()))
+}
+
+/// Options for running the window.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Replay every scenario as soon as the window opens.
+    pub replay: bool,
+    /// Select this scenario (by id) on opening.
+    pub select: Option<String>,
+    /// Open this tab.
+    pub tab: Option<String>,
+}
 
 /// Opens the window on a workspace.
-pub fn run(_workspace: PathBuf) -> Result<(), eframe::Error> {
-    Ok(())
+pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Baton — interface handoff workbench")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([900.0, 560.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Baton",
+        native,
+        Box::new(move |cc| {
+            let mut app = App::new(cc, workspace);
+            if let Some(id) = &options.select
+                && let Some(i) = app
+                    .workspace
+                    .as_ref()
+                    .and_then(|ws| ws.scenarios.iter().position(|s| &s.id == id))
+            {
+                app.command(Command::SelectScenario(i));
+            }
+            if let Some(tab) = &options.tab {
+                app.tab = match tab.as_str() {
+                    "messages" => Tab::Messages,
+                    "receipt" => Tab::Receipt,
+                    "handoff" => Tab::Handoff,
+                    _ => Tab::Fields,
+                };
+            }
+            if options.replay {
+                app.command(Command::ReplayAll);
+            }
+            Ok(Box::new(app))
+        }),
+    )
 }

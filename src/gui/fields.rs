@@ -1,0 +1,208 @@
+//! The side-by-side field table: path, name, source | mapped | expected,
+//! the outcome badge, and the rule or 0357 code with its reason; changed
+//! characters highlighted. Virtualised rows (egui_extras) for big messages.
+
+use egui::text::LayoutJob;
+use egui::{Color32, RichText, TextFormat};
+use egui_extras::{Column, TableBuilder};
+
+use super::{App, Command, style};
+use crate::diff::{Span, SpanKind};
+use crate::scenario::OutcomeKind;
+
+const OUTCOMES: [OutcomeKind; 4] = [
+    OutcomeKind::Accepted,
+    OutcomeKind::Transformed,
+    OutcomeKind::Rejected,
+    OutcomeKind::Dropped,
+];
+
+/// A value with the spans of one side of a diff highlighted.
+fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> LayoutJob {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let normal = TextFormat {
+        font_id: font.clone(),
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    let mut job = LayoutJob::default();
+    if spans.is_empty() {
+        job.append(value, 0.0, normal);
+        return job;
+    }
+    for s in spans {
+        match s.kind {
+            SpanKind::Equal => job.append(&s.text, 0.0, normal.clone()),
+            k if k == show => {
+                let bg = if show == SpanKind::Insert {
+                    style::GREEN
+                } else {
+                    style::RED
+                };
+                job.append(
+                    &s.text,
+                    0.0,
+                    TextFormat {
+                        font_id: font.clone(),
+                        color: Color32::WHITE,
+                        background: bg.gamma_multiply(0.85),
+                        ..Default::default()
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+    job
+}
+
+pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    if app.selected.as_ref().is_none_or(|s| s.rows.is_empty()) {
+        ui.label(
+            RichText::new("No field results yet: replay this scenario to see every field's fate.")
+                .italics(),
+        );
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.label("Show:");
+        for (i, k) in OUTCOMES.iter().enumerate() {
+            ui.toggle_value(
+                &mut app.outcome_filter[i],
+                RichText::new(k.as_str()).color(style::outcome_color(*k)),
+            );
+        }
+        ui.separator();
+        let label = ui.label("Search");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.search)
+                .hint_text("path or field name")
+                .desired_width(220.0),
+        )
+        .labelled_by(label.id);
+        if !app.search.is_empty()
+            && ui
+                .small_button("Clear")
+                .on_hover_text("Clear the search")
+                .clicked()
+        {
+            app.search.clear();
+        }
+    });
+    ui.add_space(4.0);
+    let indices = app.visible_row_indices();
+    let Some(sel) = app.selected.as_ref() else {
+        return;
+    };
+    let all_rows = &sel.rows;
+    let has_expected = all_rows.iter().any(|r| r.expected.is_some());
+    let selected_field = app.selected_field.clone();
+    let mut clicked = None;
+    let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(14.0) + 8.0;
+    let mut table = TableBuilder::new(ui)
+        .id_salt("fields_table")
+        .striped(true)
+        .resizable(true)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::initial(90.0).at_least(70.0))
+        .column(Column::initial(170.0).at_least(80.0).clip(true))
+        .column(Column::initial(190.0).at_least(80.0).clip(true))
+        .column(Column::initial(190.0).at_least(80.0).clip(true));
+    if has_expected {
+        table = table.column(Column::initial(170.0).at_least(80.0).clip(true));
+    }
+    table
+        .column(Column::initial(100.0).at_least(90.0))
+        .column(Column::remainder().at_least(160.0).clip(true))
+        .min_scrolled_height(0.0)
+        .header(22.0, |mut h| {
+            h.col(|ui| {
+                ui.strong("Path");
+            });
+            h.col(|ui| {
+                ui.strong("Field");
+            });
+            h.col(|ui| {
+                ui.strong("Source");
+            });
+            h.col(|ui| {
+                ui.strong("Mapped");
+            });
+            if has_expected {
+                h.col(|ui| {
+                    ui.strong("Expected");
+                });
+            }
+            h.col(|ui| {
+                ui.strong("Outcome");
+            });
+            h.col(|ui| {
+                ui.strong("Rule / code and reason");
+            });
+        })
+        .body(|body| {
+            body.rows(text_height, indices.len(), |mut row| {
+                let r = &all_rows[indices[row.index()]];
+                let is_sel = selected_field
+                    .as_ref()
+                    .is_some_and(|p| p.same_field(&r.path));
+                row.set_selected(is_sel);
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(is_sel, RichText::new(r.path.to_string()).monospace())
+                        .clicked()
+                    {
+                        clicked = Some(r.path.clone());
+                    }
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&r.name).truncate());
+                });
+                row.col(|ui| {
+                    let v = r.source.as_deref().unwrap_or("");
+                    ui.add(
+                        egui::Label::new(highlighted(ui, v, &r.source_to_mapped, SpanKind::Delete))
+                            .truncate(),
+                    )
+                    .on_hover_text(v);
+                });
+                row.col(|ui| {
+                    let v = r.mapped.as_deref().unwrap_or("");
+                    let mut label = ui.add(
+                        egui::Label::new(highlighted(ui, v, &r.source_to_mapped, SpanKind::Insert))
+                            .truncate(),
+                    );
+                    if let Some(t) = &r.target {
+                        label = label.on_hover_text(format!("moved to {t}"));
+                    }
+                    label.on_hover_text(v);
+                });
+                if has_expected {
+                    row.col(|ui| {
+                        let v = r.expected.as_deref().unwrap_or("");
+                        ui.add(
+                            egui::Label::new(highlighted(
+                                ui,
+                                v,
+                                &r.mapped_to_expected,
+                                SpanKind::Insert,
+                            ))
+                            .truncate(),
+                        );
+                    });
+                }
+                row.col(|ui| {
+                    if let Some(k) = r.outcome {
+                        style::outcome_badge(ui, k);
+                    }
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&r.detail).truncate())
+                        .on_hover_text(&r.detail);
+                });
+            });
+        });
+    if let Some(p) = clicked {
+        app.command(Command::SelectField(Some(p)));
+    }
+}

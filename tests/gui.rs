@@ -1,0 +1,168 @@
+//! The real app, driven headless as a person would: by labels and clicks.
+#![cfg(feature = "gui")]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use baton::gui::{App, Command, Tab};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn open(workspace: &str) -> Harness<'static, App> {
+    let path = PathBuf::from(workspace);
+    Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        // Headless tests have only egui's bundled font; data may hold arrows it lacks.
+        .allow_missing_glyphs()
+        .build_eframe(move |cc| App::new(cc, path))
+}
+
+/// Steps frames until the background replay has finished (at most 60 s).
+fn wait_for_replay(h: &mut Harness<'static, App>) {
+    let start = Instant::now();
+    h.step();
+    while h.state().is_running() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "replay did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.step();
+    h.step();
+}
+
+#[test]
+fn replay_select_filter_and_read_the_receipt() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    assert!(h.query_all_by_label("Routine lipid panel order").count() >= 1);
+    h.get_by_label_contains("0 met · 0 unmet · 26 not run");
+
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.get_by_label_contains("26 met · 0 unmet · 0 not run");
+
+    // An error scenario: the missing identifier is a rejected row with its code.
+    h.get_by_label("Patient identifier missing").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(5));
+    h.get_by_label("Search").click();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("PID-3");
+    h.run_steps(2);
+    assert_eq!(h.state().search, "PID-3");
+    assert_eq!(h.state().visible_rows().len(), 1);
+    h.get_by_label_contains("101: required field PID-3 (Patient Identifier List) is missing");
+    assert!(
+        h.query_all_by_label("rejected").count() >= 2,
+        "a rejected badge besides the filter toggle"
+    );
+    h.get_by_label("Clear").click();
+    h.run_steps(2);
+    assert!(h.state().search.is_empty());
+
+    // Only transformed rows.
+    for k in ["accepted", "rejected", "dropped"] {
+        h.query_all_by_label(k)
+            .next()
+            .expect("filter toggle")
+            .click();
+        h.step();
+    }
+    h.step();
+    let rows = h.state().visible_rows().len();
+    assert_eq!(rows, 3, "MSH-6, ORC-7 and OBR-27 are transformed");
+    h.get_by_label_contains("ORD-PRIO-OBR");
+    assert!(h.query_by_label_contains("101: required field").is_none());
+
+    // Search narrows further.
+    h.get_by_label("Search").click();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("OBR");
+    h.run_steps(2);
+    assert_eq!(h.state().visible_rows().len(), 1);
+
+    // The receipt.
+    h.get_by_label("Receipt").click();
+    h.step();
+    h.step();
+    h.get_by_label_contains("MSA|AE|ORD000123");
+    h.get_by_label_contains("ERR||PID^1^3^1|101^Required field missing^HL70357|E");
+}
+
+#[test]
+fn click_a_row_then_see_it_in_the_messages_and_handoff() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.get_by_label("Preferred language the map does not know")
+        .click();
+    h.step();
+    h.get_by_label("PID-15").click();
+    h.step();
+    assert_eq!(
+        h.state().selected_field.as_ref().map(|p| p.to_string()),
+        Some("PID-15".into())
+    );
+    h.get_by_label("Messages").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().tab, Tab::Messages);
+    h.get_by_label_contains("Primary Language");
+    h.get_by_label("Source tree");
+
+    h.get_by_label("Handoff").click();
+    h.step();
+    h.get_by_label_contains("ORD-PRIO-ORC");
+    h.get_by_label_contains("translate ORC-7.6 → ORC-7.6 via priority");
+}
+
+#[test]
+fn broken_workspace_shows_located_problems_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("baton.toml"),
+        "[workspace]\nname = \"x\"\n\n[[handoff]]\nid = 1\n",
+    )
+    .unwrap();
+    let mut h = open(dir.path().to_str().unwrap());
+    h.step();
+    h.get_by_label_contains("No workspace is open");
+    h.get_by_label_contains("Problems (1)");
+    h.get_by_label_contains("baton.toml:5");
+}
+
+#[test]
+fn dropped_hl7_files_are_inspected() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.state_mut().command(Command::InspectFiles(vec![
+        PathBuf::from("../shared/corpus/messages/oru/mscv_LAB-ORU-1.hl7"),
+        PathBuf::from("../shared/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt"),
+    ]));
+    h.step();
+    h.step();
+    h.get_by_label("Inspected files");
+    h.get_by_label_contains("appears twice");
+    h.get_by_label("Back to workspace").click();
+    h.run_steps(2);
+    assert!(h.query_all_by_label("Routine lipid panel order").count() >= 1);
+}
+
+#[test]
+fn theme_switch_and_cancel() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Dark theme").click();
+    h.run_steps(2);
+    assert!(h.state().persisted.dark);
+    h.get_by_label("Light theme");
+    h.state_mut().command(Command::ReplayAll);
+    h.state_mut().command(Command::Cancel);
+    h.step();
+    assert!(!h.state().is_running());
+}
