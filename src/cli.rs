@@ -62,6 +62,11 @@ pub enum Command {
         /// List accepted fields one per line too.
         #[arg(short, long)]
         verbose: bool,
+        /// Record this run in a session (with --name and --side).
+        #[arg(long)]
+        session: Option<String>,
+        #[command(flatten)]
+        who: OptWho,
     },
     /// Show every message and populated field of HL7 files. Exit 0: clean; 1: problems; 2: unreadable.
     Inspect {
@@ -78,6 +83,69 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sign the current results of a workspace as a side's lead (approve or reject).
+    Sign {
+        workspace: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        who: Who,
+        #[arg(long, value_enum)]
+        decision: DecisionArg,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Add a comment on a scenario (or one of its fields) to a session.
+    Comment {
+        workspace: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        scenario: String,
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long)]
+        text: String,
+    },
+    /// Record a waiver: an accepted deviation, with reason, owner and expiry.
+    Waive {
+        workspace: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        scenario: String,
+        #[arg(long)]
+        path: String,
+        #[arg(long)]
+        code: Option<u16>,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        owner: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        expires: String,
+    },
+    /// Write the signed go-live report (HTML, JSON, detached signature, public key).
+    Report {
+        workspace: PathBuf,
+        #[arg(long)]
+        session: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Export patient data unmasked (masking is on by default).
+        #[arg(long)]
+        no_mask: bool,
+        /// Whose key signs the report file.
+        #[arg(long, default_value = "baton-report")]
+        signer: String,
+    },
+    /// Check a report's signature and embedded hashes. Exit 0: valid; 1: not.
+    Verify { report: PathBuf },
     /// Print the granular receipt (ACK) the receiver would send for a message.
     Ack {
         message: PathBuf,
@@ -89,6 +157,54 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args)]
+pub struct Who {
+    /// Your name, as recorded and signed.
+    #[arg(long)]
+    name: String,
+    /// Your role (for example "Interface lead").
+    #[arg(long, default_value = "")]
+    role: String,
+    #[arg(long, value_enum)]
+    side: SideArg,
+}
+
+#[derive(clap::Args)]
+pub struct OptWho {
+    /// Who ran it (with --session).
+    #[arg(long = "name")]
+    name: Option<String>,
+    #[arg(long = "role", default_value = "")]
+    role: String,
+    #[arg(long = "side", value_enum)]
+    side: Option<SideArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SideArg {
+    Sender,
+    Receiver,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum DecisionArg {
+    Approve,
+    Reject,
+}
+
+impl Who {
+    fn person(&self) -> baton::session::Person {
+        baton::session::Person {
+            name: self.name.clone(),
+            role: self.role.clone(),
+            side: match self.side {
+                SideArg::Sender => baton::Side::Sender,
+                SideArg::Receiver => baton::Side::Receiver,
+            },
+        }
+    }
 }
 
 /// The bundled default workspace: in the current folder when run from the
@@ -109,13 +225,72 @@ pub fn run(command: Command) -> ExitCode {
             junit,
             scenarios,
             verbose,
+            session,
+            who,
         } => cmd_run(
             &workspace.unwrap_or_else(default_workspace),
             json.as_deref(),
             junit.as_deref(),
             &scenarios,
             verbose,
+            session.as_deref(),
+            &who,
         ),
+        Command::Sign {
+            workspace,
+            session,
+            who,
+            decision,
+            comment,
+        } => cmd_sign(&workspace, &session, &who, decision, &comment),
+        Command::Comment {
+            workspace,
+            session,
+            who,
+            scenario,
+            path,
+            text,
+        } => cmd_event(
+            &workspace,
+            &session,
+            baton::session::Event::Comment {
+                by: who.person(),
+                scenario,
+                path,
+                text,
+            },
+        ),
+        Command::Waive {
+            workspace,
+            session,
+            who,
+            scenario,
+            path,
+            code,
+            reason,
+            owner,
+            expires,
+        } => cmd_event(
+            &workspace,
+            &session,
+            baton::session::Event::Waiver {
+                by: who.person(),
+                scenario,
+                path,
+                code,
+                reason,
+                owner,
+                expires,
+            },
+        ),
+        Command::Report {
+            workspace,
+            session,
+            out,
+            no_mask,
+            signer,
+        } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
+        Command::Verify { report } => cmd_verify(&report),
         Command::Inspect { files, json } => cmd_inspect(&files, json),
         Command::Diff { a, b, json } => cmd_diff(&a, &b, json),
         Command::Ack {
@@ -296,12 +471,15 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_run(
     path: &Path,
     json: Option<&str>,
     junit: Option<&Path>,
     only: &[String],
     verbose: bool,
+    session: Option<&str>,
+    who: &OptWho,
 ) -> Result<u8> {
     let ws = match load_workspace(path) {
         Ok(ws) => ws,
@@ -321,6 +499,24 @@ fn cmd_run(
         .collect();
     let met = results.iter().filter(|r| r.verdict == Verdict::Met).count();
     let unmet = results.len() - met;
+    if let Some(name) = session {
+        let (Some(by), Some(side)) = (&who.name, who.side) else {
+            eprintln!("baton: --session needs --name and --side to record who ran it");
+            return Ok(2);
+        };
+        if !only.is_empty() {
+            eprintln!("baton: a session records runs of every scenario; drop --scenario");
+            return Ok(2);
+        }
+        let person = Who {
+            name: by.clone(),
+            role: who.role.clone(),
+            side,
+        }
+        .person();
+        let rec = baton::session::record_run(&ws, name, person, &results)?;
+        eprintln!("recorded run {} in session {name}", rec.id);
+    }
     let to_stdout = json == Some("-");
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if !to_stdout {
@@ -579,4 +775,121 @@ fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) 
         println!("{}", r.ack.replace('\r', "\n").trim_end());
     }
     Ok(u8::from(r.ack_code != "AA"))
+}
+
+fn load_or_exit(path: &Path) -> Result<Workspace, u8> {
+    load_workspace(path)
+}
+
+fn cmd_sign(
+    path: &Path,
+    session: &str,
+    who: &Who,
+    decision: DecisionArg,
+    comment: &str,
+) -> Result<u8> {
+    let ws = match load_or_exit(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let results = replay::replay_all(&ws);
+    let decision = match decision {
+        DecisionArg::Approve => baton::session::Decision::Approve,
+        DecisionArg::Reject => baton::session::Decision::Reject,
+    };
+    let rec = baton::session::sign(&ws, session, who.person(), decision, comment, &results)?;
+    let s = baton::session::load(&ws.root, session)?;
+    let digest = baton::session::content_digest(&ws.files, &baton::session::summaries(&results));
+    let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
+    let g = baton::session::go_live(&s, &digest, all_met);
+    println!(
+        "signed {} as {} ({}): {:?}",
+        rec.id,
+        who.name,
+        who.person().side.as_str(),
+        decision
+    );
+    if g.ready {
+        println!(
+            "go-live: ready (sender: {}, receiver: {})",
+            g.sender_approved_by.unwrap_or_default(),
+            g.receiver_approved_by.unwrap_or_default()
+        );
+    } else {
+        println!("go-live: not ready; missing {}", g.missing.join("; "));
+    }
+    Ok(0)
+}
+
+fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result<u8> {
+    let ws = match load_or_exit(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let scenario = match &event {
+        baton::session::Event::Comment { scenario, .. }
+        | baton::session::Event::Waiver { scenario, .. } => scenario.clone(),
+        _ => String::new(),
+    };
+    if ws.scenario(&scenario).is_none() {
+        eprintln!("baton: no scenario `{scenario}` in {}", path.display());
+        return Ok(2);
+    }
+    let rec = baton::session::append(&ws.root, session, event)?;
+    println!("recorded {} in session {session}", rec.id);
+    Ok(0)
+}
+
+fn cmd_report(
+    path: &Path,
+    session: Option<&str>,
+    out: &Path,
+    mask: bool,
+    signer: &str,
+) -> Result<u8> {
+    let ws = match load_or_exit(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let results = replay::replay_all(&ws);
+    let s = match session {
+        Some(name) => baton::session::load(&ws.root, name)?,
+        None => baton::session::Session {
+            name: "(none)".into(),
+            ..Default::default()
+        },
+    };
+    for (file, why) in &s.unreadable {
+        eprintln!("baton: session record {file} could not be read: {why}");
+    }
+    let model = baton::report::build(&ws, &results, &s, mask, &ws.phi);
+    let w = baton::report::write(&model, out, signer)?;
+    println!("wrote {} and {}", w.html.display(), w.json.display());
+    println!(
+        "signature {} (public key {})",
+        w.signature.display(),
+        w.public_key.display()
+    );
+    println!(
+        "go-live: {}",
+        if model.go_live.ready {
+            "ready".to_string()
+        } else {
+            format!("not ready; missing {}", model.go_live.missing.join("; "))
+        }
+    );
+    Ok(0)
+}
+
+fn cmd_verify(report: &Path) -> Result<u8> {
+    match baton::report::verify(report) {
+        Ok(msg) => {
+            println!("{}: {msg}", report.display());
+            Ok(0)
+        }
+        Err(e) => {
+            println!("{}: NOT VALID: {e}", report.display());
+            Ok(1)
+        }
+    }
 }

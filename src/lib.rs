@@ -23,7 +23,9 @@ pub mod inspect;
 pub mod mapping;
 pub mod profile;
 pub mod replay;
+pub mod report;
 pub mod scenario;
+pub mod session;
 pub mod table;
 pub mod workspace;
 

@@ -81,7 +81,7 @@ pub struct FieldResult {
     pub source_range: Option<std::ops::Range<usize>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     pub accepted: usize,
     pub transformed: usize,
@@ -480,7 +480,7 @@ pub fn account(
 }
 
 /// Whether a scenario's expectations held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Met,

@@ -35,6 +35,9 @@ struct RawHeader {
     tables: Vec<String>,
     #[serde(default = "default_scenarios")]
     scenarios: String,
+    /// Fields masked in exports (default: report::DEFAULT_PHI).
+    #[serde(default)]
+    phi: Option<Vec<String>>,
 }
 
 fn default_scenarios() -> String {
@@ -92,7 +95,7 @@ pub struct Handoff {
 }
 
 /// An input file and the SHA-256 of its bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
     /// Relative to the workspace root, with `/`.
     pub path: String,
@@ -109,6 +112,8 @@ pub struct Workspace {
     pub scenarios: Vec<Scenario>,
     /// Every file read, sorted by path.
     pub files: Vec<InputFile>,
+    /// Fields masked in exported reports.
+    pub phi: Vec<String>,
 }
 
 /// Every error found while loading a workspace.
@@ -284,7 +289,14 @@ impl Workspace {
         if !errors.is_empty() {
             return Err(WorkspaceErrors(errors));
         }
+        let phi = manifest.workspace.phi.clone().unwrap_or_else(|| {
+            crate::report::DEFAULT_PHI
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
         Ok(Workspace {
+            phi,
             root,
             name: manifest.workspace.name,
             description: manifest.workspace.description,

@@ -90,7 +90,8 @@ fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<P
         }
         None => job.append(&text, 0.0, normal),
     }
-    job.wrap.max_width = ui.available_width();
+    // Segments stay on one line each; the view scrolls sideways.
+    job.wrap.max_width = f32::INFINITY;
     let galley = ui.painter().layout_job(job);
     let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
     ui.painter()

@@ -38,7 +38,11 @@ fn badge(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
         .inner
 }
 
+/// Accepted is the quiet default; the other outcomes stand out.
 pub fn outcome_badge(ui: &mut egui::Ui, k: OutcomeKind) -> egui::Response {
+    if k == OutcomeKind::Accepted {
+        return ui.label(RichText::new(k.as_str()).color(GREEN).small());
+    }
     badge(ui, k.as_str(), outcome_color(k))
 }
 
