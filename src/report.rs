@@ -80,7 +80,7 @@ pub struct ReportModel {
 
 /// Consistent pseudonyms for patient data: the same value always becomes
 /// the same `PSN-xxxxxxxx` within one report.
-struct Masker {
+pub struct Masker {
     salt: String,
     /// Original text → pseudonym, longest first when applied.
     map: Vec<(String, String)>,
@@ -115,7 +115,36 @@ impl Masker {
         }
     }
 
-    fn apply(&self, text: &str) -> String {
+    /// A masker that knows every patient value at `phi` paths in `results`.
+    pub fn for_results<'a>(
+        results: impl IntoIterator<Item = &'a ScenarioResult>,
+        phi: &[String],
+        salt: &str,
+    ) -> Masker {
+        let phi_paths: Vec<FieldPath> = phi.iter().filter_map(|p| p.parse().ok()).collect();
+        let mut masker = Masker {
+            salt: salt.to_string(),
+            map: Vec::new(),
+        };
+        for r in results {
+            for m in [&r.replay.source, &r.replay.mapped].into_iter().flatten() {
+                for f in m.populated_fields() {
+                    if phi_paths.iter().any(|p| {
+                        p.segment == f.path.segment && p.field_number == f.path.field_number
+                    }) {
+                        masker.learn(f.raw, &m.delimiters);
+                    }
+                }
+            }
+        }
+        masker
+            .map
+            .sort_by_key(|(orig, _)| std::cmp::Reverse(orig.len()));
+        masker
+    }
+
+    /// Replaces every known patient value in `text` by its pseudonym.
+    pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (orig, p) in &self.map {
             if out.contains(orig.as_str()) {
@@ -137,25 +166,14 @@ pub fn build(
     let summaries = session::summaries(results);
     let digest = session::content_digest(&ws.files, &summaries);
     let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
-    let phi_paths: Vec<FieldPath> = phi.iter().filter_map(|p| p.parse().ok()).collect();
-    let mut masker = Masker {
-        salt: digest.clone(),
-        map: Vec::new(),
-    };
-    if mask {
-        for r in results {
-            for m in [&r.replay.source, &r.replay.mapped].into_iter().flatten() {
-                for f in m.populated_fields() {
-                    if phi_paths.iter().any(|p| {
-                        p.segment == f.path.segment && p.field_number == f.path.field_number
-                    }) {
-                        masker.learn(f.raw, &m.delimiters);
-                    }
-                }
-            }
+    let masker = if mask {
+        Masker::for_results(results, phi, &digest)
+    } else {
+        Masker {
+            salt: digest.clone(),
+            map: Vec::new(),
         }
-        masker.map.sort_by_key(|(orig, _)| std::cmp::Reverse(orig.len()));
-    }
+    };
     let m = |s: &str| if mask { masker.apply(s) } else { s.to_string() };
     let scenarios = results
         .iter()

@@ -166,3 +166,91 @@ fn theme_switch_and_cancel() {
     h.step();
     assert!(!h.state().is_running());
 }
+
+#[test]
+fn both_leads_sign_then_export_a_signed_masked_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // Keys go to a private folder; the workspace is a private copy.
+    // SAFETY: tests in this file that sign run in this one test only.
+    unsafe { std::env::set_var("BATON_CONFIG_DIR", dir.path().join("cfg")) };
+    let ws = dir.path().join("ws");
+    copy_dir(
+        std::path::Path::new("test-scenarios/lab-orders-results"),
+        &ws,
+    );
+    let mut h = open(ws.to_str().unwrap());
+    h.step();
+    h.get_by_label("Session and sign-off").click();
+    h.run_steps(2);
+    for (name, side) in [("Ana Ortiz", "sender"), ("Ben Cho", "receiver")] {
+        let field = h.get_by_label("Your name");
+        field.click();
+        h.run_steps(1);
+        h.state_mut().session.person.clear();
+        h.run_steps(1);
+        h.get_by_label("Your name").type_text(name);
+        h.get_by_label(side).click();
+        h.run_steps(2);
+        h.get_by_label("Approve").click();
+        h.run_steps(3);
+    }
+    h.get_by_label_contains("Ready for go-live");
+    assert_eq!(
+        h.query_all_by_label("valid").count(),
+        2,
+        "two valid sign-offs"
+    );
+
+    let out = dir.path().join("report.html");
+    let slot = out.clone();
+    h.state_mut()
+        .set_save_picker(Box::new(move || Some(slot.clone())));
+    h.get_by_label("Export report…").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Report written");
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("READY FOR GO-LIVE"));
+    assert!(!html.contains("Delgado"), "masked by default");
+    assert!(baton::report::verify(&out).is_ok());
+
+    // A record written by the other team (shared folder) shows up on its own.
+    baton::session::append(
+        &ws,
+        "go-live",
+        baton::session::Event::Comment {
+            by: baton::session::Person {
+                name: "Cleo from the lab".into(),
+                role: "analyst".into(),
+                side: baton::Side::Receiver,
+            },
+            scenario: "orders-01-happy".into(),
+            path: None,
+            text: "Checked on the LIS test box".into(),
+        },
+    )
+    .unwrap();
+    h.state_mut().session.last_poll = None; // the 2-second poll is due
+    h.run_steps(2);
+    h.get_by_label_contains("Checked on the LIS test box");
+
+    // The mask toggle hides patient data on screen too.
+    h.get_by_label("Fields").click();
+    h.run_steps(2);
+    assert!(h.query_all_by_label_contains("Delgado").count() > 0);
+    h.get_by_label("Mask patient data").click();
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label_contains("Delgado").count(), 0);
+    assert!(h.query_all_by_label_contains("PSN-").count() > 0);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

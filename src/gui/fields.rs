@@ -91,6 +91,8 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     });
     ui.add_space(4.0);
     let indices = app.visible_row_indices();
+    let masked = app.mask_screen;
+    let shown = |v: &str| app.shown(v);
     let Some(sel) = app.selected.as_ref() else {
         return;
     };
@@ -159,35 +161,31 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     ui.add(egui::Label::new(&r.name).truncate());
                 });
                 row.col(|ui| {
-                    let v = r.source.as_deref().unwrap_or("");
+                    let v = shown(r.source.as_deref().unwrap_or(""));
+                    let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
                     ui.add(
-                        egui::Label::new(highlighted(ui, v, &r.source_to_mapped, SpanKind::Delete))
-                            .truncate(),
+                        egui::Label::new(highlighted(ui, &v, spans, SpanKind::Delete)).truncate(),
                     )
-                    .on_hover_text(v);
+                    .on_hover_text(&v);
                 });
                 row.col(|ui| {
-                    let v = r.mapped.as_deref().unwrap_or("");
+                    let v = shown(r.mapped.as_deref().unwrap_or(""));
+                    let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
                     let mut label = ui.add(
-                        egui::Label::new(highlighted(ui, v, &r.source_to_mapped, SpanKind::Insert))
-                            .truncate(),
+                        egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert)).truncate(),
                     );
                     if let Some(t) = &r.target {
                         label = label.on_hover_text(format!("moved to {t}"));
                     }
-                    label.on_hover_text(v);
+                    label.on_hover_text(&v);
                 });
                 if has_expected {
                     row.col(|ui| {
-                        let v = r.expected.as_deref().unwrap_or("");
+                        let v = shown(r.expected.as_deref().unwrap_or(""));
+                        let spans: &[Span] = if masked { &[] } else { &r.mapped_to_expected };
                         ui.add(
-                            egui::Label::new(highlighted(
-                                ui,
-                                v,
-                                &r.mapped_to_expected,
-                                SpanKind::Insert,
-                            ))
-                            .truncate(),
+                            egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert))
+                                .truncate(),
                         );
                     });
                 }
@@ -197,8 +195,8 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     }
                 });
                 row.col(|ui| {
-                    ui.add(egui::Label::new(&r.detail).truncate())
-                        .on_hover_text(&r.detail);
+                    let d = shown(&r.detail);
+                    ui.add(egui::Label::new(&d).truncate()).on_hover_text(&d);
                 });
             });
         });

@@ -205,6 +205,10 @@ fn tree_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let Some(sel) = &app.selected else { return };
+    if app.mask_screen {
+        ui.label(RichText::new("Patient data is masked on screen; the raw messages are hidden. Turn off masking in the top bar to see them.").italics());
+        return;
+    }
     let selected = app.selected_field.clone();
     let mut clicked = None;
     if sel.source.is_none() {

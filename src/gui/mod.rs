@@ -9,6 +9,7 @@ mod message;
 mod problems;
 mod receipt;
 mod scenarios;
+mod signoff;
 mod style;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,12 @@ pub enum Command {
     SelectField(Option<FieldPath>),
     InspectFiles(Vec<PathBuf>),
     SetDark(bool),
+    RecordRun,
+    AddComment,
+    /// Sign: approve (true) or reject (false).
+    Sign(bool),
+    ExportReport,
+    SetMask(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +63,7 @@ pub enum Tab {
     Messages,
     Receipt,
     Handoff,
+    Session,
 }
 
 /// A problem shown in the problems panel: what, and where.
@@ -77,6 +85,8 @@ pub enum VerdictFilter {
 /// A replay running on a background thread.
 struct Job {
     total: usize,
+    /// Results taken from the channel so far.
+    received: usize,
     done: Arc<AtomicUsize>,
     cancel: Arc<AtomicBool>,
     results: Receiver<(usize, ScenarioResult)>,
@@ -107,9 +117,16 @@ pub struct App {
     pub outcome_filter: [bool; 4],
     pub search: String,
     pub inspect: Option<inspect::InspectState>,
+    pub session: signoff::SessionState,
+    /// Digest of the current inputs and results, once every scenario has run.
+    pub current_digest: Option<String>,
+    /// Patient data masked on screen.
+    pub mask_screen: bool,
+    masker: Option<crate::report::Masker>,
     commands: Vec<Command>,
     job: Option<Job>,
     picker: Picker,
+    save_picker: signoff::SavePicker,
 }
 
 fn default_picker() -> Picker {
@@ -149,12 +166,108 @@ impl App {
             outcome_filter: [true; 4],
             search: String::new(),
             inspect: None,
+            session: signoff::SessionState::default(),
+            current_digest: None,
+            mask_screen: false,
+            masker: None,
             commands: Vec::new(),
             job: None,
             picker,
+            save_picker: signoff::default_save_picker(),
         };
         app.open_workspace(&workspace);
         app
+    }
+
+    /// Replaces the report save dialog (tests).
+    pub fn set_save_picker(&mut self, p: signoff::SavePicker) {
+        self.save_picker = p;
+    }
+
+    /// The text as shown: masked when the screen mask is on.
+    pub fn shown(&self, text: &str) -> String {
+        match (&self.masker, self.mask_screen) {
+            (Some(m), true) => m.apply(text),
+            _ => text.to_string(),
+        }
+    }
+
+    fn all_results(&self) -> Option<Vec<ScenarioResult>> {
+        self.results.iter().map(|r| r.as_deref().cloned()).collect()
+    }
+
+    /// Recomputes what depends on having every result.
+    fn refresh_derived(&mut self) {
+        let Some(ws) = &self.workspace else { return };
+        match self.all_results() {
+            Some(all) => {
+                let d = crate::session::content_digest(&ws.files, &crate::session::summaries(&all));
+                self.masker = Some(crate::report::Masker::for_results(&all, &ws.phi, &d));
+                self.current_digest = Some(d);
+            }
+            None => self.current_digest = None,
+        }
+    }
+
+    /// Replays anything not yet replayed, here and now (sign-off and export need all).
+    fn ensure_all_results(&mut self) -> Option<Vec<ScenarioResult>> {
+        let ws = self.workspace.clone()?;
+        self.cancel();
+        for (i, slot) in self.results.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = Some(Arc::new(replay::replay_scenario(&ws, &ws.scenarios[i])));
+            }
+        }
+        self.refresh_derived();
+        if let Some(i) = self.selected.as_ref().map(|s| s.index) {
+            self.select(i);
+        }
+        self.all_results()
+    }
+
+    fn person(&self) -> crate::session::Person {
+        crate::session::Person {
+            name: self.session.person.trim().to_string(),
+            role: self.session.role.trim().to_string(),
+            side: self.session.side,
+        }
+    }
+
+    fn reload_session(&mut self) {
+        let Some(ws) = &self.workspace else { return };
+        if crate::session::check_name(&self.session.name).is_err() {
+            self.session.loaded = None;
+            return;
+        }
+        self.session.fingerprint = crate::session::fingerprint(&ws.root, &self.session.name);
+        match crate::session::load(&ws.root, &self.session.name) {
+            Ok(s) => self.session.loaded = Some(s),
+            Err(e) => self.session.message = Some(e.to_string()),
+        }
+    }
+
+    /// Notices records written by someone else (checked every 2 s).
+    fn poll_session(&mut self) {
+        let Some(ws) = &self.workspace else { return };
+        let due = self
+            .session
+            .last_poll
+            .is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(2));
+        if !due {
+            return;
+        }
+        self.session.last_poll = Some(std::time::Instant::now());
+        if crate::session::check_name(&self.session.name).is_ok()
+            && (self
+                .session
+                .loaded
+                .as_ref()
+                .is_none_or(|l| l.name != self.session.name)
+                || crate::session::fingerprint(&ws.root, &self.session.name)
+                    != self.session.fingerprint)
+        {
+            self.reload_session();
+        }
     }
 
     pub fn command(&mut self, c: Command) {
@@ -337,6 +450,7 @@ impl App {
         });
         self.job = Some(Job {
             total,
+            received: 0,
             done,
             cancel,
             results: rx,
@@ -344,16 +458,17 @@ impl App {
     }
 
     fn cancel(&mut self) {
-        if let Some(job) = self.job.take() {
+        if let Some(mut job) = self.job.take() {
             job.cancel.store(true, Ordering::Relaxed);
-            self.drain(&job);
+            self.drain(&mut job);
         }
     }
 
     /// Takes finished results from the job; true when it has finished.
-    fn drain(&mut self, job: &Job) -> bool {
+    fn drain(&mut self, job: &mut Job) -> bool {
         let mut selected_changed = false;
         while let Ok((i, r)) = job.results.try_recv() {
+            job.received += 1;
             if let Some(slot) = self.results.get_mut(i) {
                 *slot = Some(Arc::new(r));
             }
@@ -362,18 +477,21 @@ impl App {
         if selected_changed && let Some(i) = self.selected.as_ref().map(|s| s.index) {
             self.select(i);
         }
-        job.done.load(Ordering::Relaxed) >= job.total
+        let finished = job.received >= job.total;
+        if finished {
+            self.refresh_derived();
+        }
+        finished
     }
 
     /// Polls the background replay.
     pub fn poll(&mut self) {
-        if let Some(job) = self.job.take() {
-            let finished = self.drain(&job);
-            let disconnected = matches!(
-                job.results.try_recv(),
-                Err(std::sync::mpsc::TryRecvError::Disconnected)
-            );
-            if !(finished || disconnected) {
+        if let Some(mut job) = self.job.take() {
+            // `drain` takes every result sent so far; the job is over when
+            // all are counted or the thread has gone (cancelled).
+            let finished = self.drain(&mut job);
+            let gone = job.cancel.load(Ordering::Relaxed) && Arc::strong_count(&job.done) == 1;
+            if !(finished || gone) {
                 self.job = Some(job);
             }
         }
@@ -412,6 +530,110 @@ impl App {
                     let state = inspect::InspectState::read(&files);
                     self.problems = state.problems();
                     self.inspect = Some(state);
+                }
+                Command::SetMask(on) => self.mask_screen = on,
+                Command::RecordRun => {
+                    if let (Some(all), Some(ws)) =
+                        (self.ensure_all_results(), self.workspace.clone())
+                    {
+                        self.session.message = Some(
+                            match crate::session::record_run(
+                                &ws,
+                                &self.session.name,
+                                self.person(),
+                                &all,
+                            ) {
+                                Ok(r) => format!("Recorded run {}", r.id),
+                                Err(e) => format!("Could not record the run: {e}"),
+                            },
+                        );
+                        self.reload_session();
+                    }
+                }
+                Command::AddComment => {
+                    if let (Some(ws), Some(sel)) = (
+                        self.workspace.clone(),
+                        self.selected.as_ref().map(|s| s.index),
+                    ) {
+                        let event = crate::session::Event::Comment {
+                            by: self.person(),
+                            scenario: ws.scenarios[sel].id.clone(),
+                            path: self.selected_field.as_ref().map(|p| p.display_canonical()),
+                            text: self.session.comment.trim().to_string(),
+                        };
+                        self.session.message = Some(
+                            match crate::session::append(&ws.root, &self.session.name, event) {
+                                Ok(_) => {
+                                    self.session.comment.clear();
+                                    "Comment added".to_string()
+                                }
+                                Err(e) => format!("Could not add the comment: {e}"),
+                            },
+                        );
+                        self.reload_session();
+                    }
+                }
+                Command::Sign(approve) => {
+                    if let (Some(all), Some(ws)) =
+                        (self.ensure_all_results(), self.workspace.clone())
+                    {
+                        let decision = if approve {
+                            crate::session::Decision::Approve
+                        } else {
+                            crate::session::Decision::Reject
+                        };
+                        let comment = self.session.comment.trim().to_string();
+                        self.session.message = Some(
+                            match crate::session::sign(
+                                &ws,
+                                &self.session.name,
+                                self.person(),
+                                decision,
+                                &comment,
+                                &all,
+                            ) {
+                                Ok(_) => {
+                                    self.session.comment.clear();
+                                    format!(
+                                        "Signed: {decision:?} by {}",
+                                        self.session.person.trim()
+                                    )
+                                }
+                                Err(e) => format!("Could not sign: {e}"),
+                            },
+                        );
+                        self.reload_session();
+                    }
+                }
+                Command::ExportReport => {
+                    if let (Some(all), Some(ws)) =
+                        (self.ensure_all_results(), self.workspace.clone())
+                    {
+                        if let Some(out) = (self.save_picker)() {
+                            let s = self.session.loaded.clone().unwrap_or_default();
+                            let model = crate::report::build(
+                                &ws,
+                                &all,
+                                &s,
+                                self.session.mask_export,
+                                &ws.phi,
+                            );
+                            let signer = if self.session.person.trim().is_empty() {
+                                "baton-report".to_string()
+                            } else {
+                                self.session.person.trim().to_string()
+                            };
+                            self.session.message =
+                                Some(match crate::report::write(&model, &out, &signer) {
+                                    Ok(w) => format!(
+                                        "Report written: {} (signature {})",
+                                        w.html.display(),
+                                        w.signature.display()
+                                    ),
+                                    Err(e) => format!("Could not write the report: {e}"),
+                                });
+                        }
+                    }
                 }
                 Command::SetDark(dark) => {
                     self.persisted.dark = dark;
@@ -462,6 +684,7 @@ impl App {
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll();
+        self.poll_session();
         self.shortcuts(&ctx);
         self.top_bar(ui);
         problems::ui(self, ui);
@@ -537,6 +760,14 @@ impl App {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let dark = self.persisted.dark;
+                    let mut mask = self.mask_screen;
+                    if ui
+                        .checkbox(&mut mask, "Mask patient data")
+                        .on_hover_text("Replace names, identifiers, birth dates, addresses and phones by pseudonyms on screen")
+                        .changed()
+                    {
+                        self.command(Command::SetMask(mask));
+                    }
                     if ui
                         .button(if dark { "Light theme" } else { "Dark theme" })
                         .on_hover_text("Switch theme")
@@ -626,7 +857,13 @@ impl App {
             }
             ui.separator();
             ui.horizontal(|ui| {
-                for (tab, label) in [(Tab::Fields, "Fields"), (Tab::Messages, "Messages"), (Tab::Receipt, "Receipt"), (Tab::Handoff, "Handoff")] {
+                for (tab, label) in [
+                    (Tab::Fields, "Fields"),
+                    (Tab::Messages, "Messages"),
+                    (Tab::Receipt, "Receipt"),
+                    (Tab::Handoff, "Handoff"),
+                    (Tab::Session, "Session and sign-off"),
+                ] {
                     ui.selectable_value(&mut self.tab, tab, label);
                 }
             });
@@ -636,6 +873,7 @@ impl App {
                 Tab::Messages => message::ui(self, ui),
                 Tab::Receipt => receipt::ui(self, ui, result.as_ref()),
                 Tab::Handoff => handoff::ui(ui, &ws),
+                Tab::Session => signoff::ui(self, ui),
             }
         });
     }
@@ -695,6 +933,7 @@ pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error>
                     "messages" => Tab::Messages,
                     "receipt" => Tab::Receipt,
                     "handoff" => Tab::Handoff,
+                    "session" => Tab::Session,
                     _ => Tab::Fields,
                 };
             }

@@ -8,7 +8,7 @@ use super::{App, style};
 use crate::finding::{Severity, Side, code_text};
 use crate::replay::ScenarioResult;
 
-pub fn ui(_app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
+pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
     let Some(r) = result else {
         ui.label(RichText::new("Replay this scenario to see the receipt.").italics());
         return;
@@ -26,7 +26,7 @@ pub fn ui(_app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         for line in r.replay.ack.split('\r').filter(|l| !l.is_empty()) {
-            ui.add(egui::Label::new(RichText::new(line).monospace()).wrap());
+            ui.add(egui::Label::new(RichText::new(app.shown(line)).monospace()).wrap());
         }
     });
     ui.add_space(8.0);
@@ -88,8 +88,9 @@ pub fn ui(_app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
                         ui.label(f.side.as_str());
                     });
                     row.col(|ui| {
-                        ui.add(egui::Label::new(&f.reason).truncate())
-                            .on_hover_text(&f.reason);
+                        let reason = app.shown(&f.reason);
+                        ui.add(egui::Label::new(&reason).truncate())
+                            .on_hover_text(&reason);
                     });
                 });
             });
@@ -106,7 +107,7 @@ pub fn ui(_app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
                 f.location_text(),
                 f.code,
                 code_text(f.code),
-                f.reason
+                app.shown(&f.reason)
             ));
         }
     }

@@ -1,0 +1,169 @@
+//! The shared session: who is testing, comments, sign-off by both leads,
+//! go-live readiness and the signed report export. New records written by
+//! the other team (shared folder, git) appear on their own.
+
+use std::path::PathBuf;
+
+use egui::RichText;
+
+use super::{App, Command, style};
+use crate::Side;
+use crate::session::{self, Event, SignoffStatus};
+
+/// The session panel's own state.
+pub struct SessionState {
+    pub name: String,
+    pub person: String,
+    pub role: String,
+    pub side: Side,
+    pub comment: String,
+    pub note: String,
+    pub mask_export: bool,
+    pub loaded: Option<session::Session>,
+    pub fingerprint: (usize, Option<std::time::SystemTime>),
+    pub last_poll: Option<std::time::Instant>,
+    pub message: Option<String>,
+}
+
+impl Default for SessionState {
+    fn default() -> Self {
+        SessionState {
+            name: "go-live".into(),
+            person: String::new(),
+            role: String::new(),
+            side: Side::Sender,
+            comment: String::new(),
+            note: String::new(),
+            mask_export: true,
+            loaded: None,
+            fingerprint: (0, None),
+            last_poll: None,
+            message: None,
+        }
+    }
+}
+
+/// Replaces the save dialog in tests.
+pub type SavePicker = Box<dyn FnMut() -> Option<PathBuf> + Send>;
+
+pub fn default_save_picker() -> SavePicker {
+    Box::new(|| {
+        rfd::FileDialog::new()
+            .set_title("Export the signed go-live report")
+            .set_file_name("go-live-report.html")
+            .save_file()
+    })
+}
+
+pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    let Some(ws) = app.workspace.clone() else {
+        return;
+    };
+    let s = &mut app.session;
+    egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("who").num_columns(2).show(ui, |ui| {
+            let l = ui.label("Session");
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut s.name).desired_width(160.0)).labelled_by(l.id);
+                for existing in session::list(&ws.root) {
+                    if ui.small_button(&existing).clicked() {
+                        s.name = existing;
+                        s.loaded = None;
+                    }
+                }
+            });
+            ui.end_row();
+            let l = ui.label("Your name");
+            ui.add(egui::TextEdit::singleline(&mut s.person).desired_width(220.0)).labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("Your role");
+            ui.add(egui::TextEdit::singleline(&mut s.role).hint_text("e.g. Interface lead").desired_width(220.0)).labelled_by(l.id);
+            ui.end_row();
+            ui.label("Your side");
+            ui.horizontal(|ui| {
+                ui.radio_value(&mut s.side, Side::Sender, "sender");
+                ui.radio_value(&mut s.side, Side::Receiver, "receiver");
+            });
+            ui.end_row();
+            let l = ui.label("Comment");
+            ui.add(egui::TextEdit::multiline(&mut s.comment).desired_rows(2).desired_width(420.0)).labelled_by(l.id);
+            ui.end_row();
+        });
+        ui.horizontal(|ui| {
+            let ready = !s.person.trim().is_empty() && session::check_name(&s.name).is_ok();
+            if ui.add_enabled(ready, egui::Button::new("Record run")).on_hover_text("Replay everything and record it in the session").clicked() {
+                app.commands.push(Command::RecordRun);
+            }
+            if ui.add_enabled(ready && !s.comment.trim().is_empty(), egui::Button::new("Add comment")).on_hover_text("On the selected scenario (and field)").clicked() {
+                app.commands.push(Command::AddComment);
+            }
+            ui.separator();
+            if ui.add_enabled(ready, egui::Button::new("Approve")).on_hover_text("Sign an approval of the current inputs and results").clicked() {
+                app.commands.push(Command::Sign(true));
+            }
+            if ui.add_enabled(ready, egui::Button::new("Reject")).clicked() {
+                app.commands.push(Command::Sign(false));
+            }
+            ui.separator();
+            ui.checkbox(&mut s.mask_export, "Mask patient data in the export");
+            if ui.button("Export report…").clicked() {
+                app.commands.push(Command::ExportReport);
+            }
+        });
+        if let Some(m) = &s.message {
+            ui.label(RichText::new(m).strong());
+        }
+        ui.separator();
+        let Some(loaded) = &s.loaded else {
+            ui.label("No records yet.");
+            return;
+        };
+        let digest = app.current_digest.clone();
+        if let Some(d) = &digest {
+            let g = session::go_live(loaded, d, app.results.iter().all(|r| r.as_ref().is_some_and(|r| r.verdict == crate::Verdict::Met)));
+            ui.horizontal(|ui| {
+                if g.ready {
+                    ui.colored_label(style::GREEN, RichText::new("Ready for go-live").strong());
+                } else {
+                    ui.colored_label(style::RED, RichText::new("Not ready for go-live").strong());
+                    ui.label(format!("missing: {}", g.missing.join("; ")));
+                }
+            });
+        } else {
+            ui.label(RichText::new("Replay every scenario to check sign-offs against the current results.").italics());
+        }
+        for (file, why) in &loaded.unreadable {
+            ui.colored_label(style::RED, format!("{file} could not be read: {why}"));
+        }
+        ui.add_space(4.0);
+        ui.strong(format!("Records ({})", loaded.records.len()));
+        for r in loaded.records.iter().rev() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(&r.at).weak().monospace());
+                match &r.event {
+                    Event::Run { by, results, .. } => {
+                        let met = results.iter().filter(|x| x.verdict == crate::Verdict::Met).count();
+                        ui.label(format!("run by {} ({}): {met} of {} met", by.name, by.side.as_str(), results.len()));
+                    }
+                    Event::Comment { by, scenario, path, text } => {
+                        ui.label(format!("{} ({}) on {scenario}{}: {text}", by.name, by.side.as_str(), path.as_ref().map(|p| format!(" {p}")).unwrap_or_default()));
+                    }
+                    Event::Waiver { by, scenario, path, reason, owner, expires, .. } => {
+                        ui.label(format!("waiver by {} on {scenario} {path}: {reason} (owner {owner}, expires {expires})", by.name));
+                    }
+                    Event::Signoff { by, decision, comment, .. } => {
+                        let status = digest.as_deref().and_then(|d| session::signoff_status(r, d));
+                        let (text, color) = match status {
+                            Some(SignoffStatus::Valid) => ("valid", style::GREEN),
+                            Some(SignoffStatus::Stale) => ("stale: inputs or results changed since", style::AMBER),
+                            Some(SignoffStatus::Invalid) => ("INVALID signature", style::RED),
+                            None => ("not checked", style::GREY),
+                        };
+                        ui.label(format!("{:?} by {} ({}, {} side) {comment}", decision, by.name, by.role, by.side.as_str()));
+                        ui.colored_label(color, text);
+                    }
+                }
+            });
+        }
+    });
+}
