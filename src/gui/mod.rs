@@ -608,8 +608,9 @@ impl App {
                 Command::ExportReport => {
                     if let (Some(all), Some(ws)) =
                         (self.ensure_all_results(), self.workspace.clone())
+                        && let Some(out) = (self.save_picker)()
                     {
-                        if let Some(out) = (self.save_picker)() {
+                        {
                             let s = self.session.loaded.clone().unwrap_or_default();
                             let model = crate::report::build(
                                 &ws,
