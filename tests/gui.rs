@@ -213,6 +213,31 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     assert!(!html.contains("Delgado"), "masked by default");
     assert!(baton::report::verify(&out).is_ok());
 
+    // Waive the deliberate visit-number drop, from the field table.
+    h.get_by_label("Fields").click();
+    h.run_steps(2);
+    h.get_by_label("PV1-19").click();
+    h.run_steps(2);
+    h.get_by_label("Session and sign-off").click();
+    h.run_steps(2);
+    h.get_by_label("Comment").click();
+    h.run_steps(1);
+    h.get_by_label("Comment")
+        .type_text("Billing takes visit numbers from the EHR");
+    h.get_by_label("Waiver owner").click();
+    h.run_steps(1);
+    h.get_by_label("Waiver owner").type_text("Ben Cho");
+    h.get_by_label("expires").click();
+    h.run_steps(1);
+    h.get_by_label("expires").type_text("2027-03-31");
+    h.run_steps(2);
+    h.get_by_label("Waive selected field").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Waiver recorded for PV1-19");
+    h.get_by_label_contains(
+        "Billing takes visit numbers from the EHR (owner Ben Cho, expires 2027-03-31)",
+    );
+
     // A record written by the other team (shared folder) shows up on its own.
     baton::session::append(
         &ws,

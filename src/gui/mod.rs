@@ -51,6 +51,7 @@ pub enum Command {
     SetDark(bool),
     RecordRun,
     AddComment,
+    AddWaiver,
     /// Sign: approve (true) or reject (false).
     Sign(bool),
     ExportReport,
@@ -568,6 +569,40 @@ impl App {
                                     "Comment added".to_string()
                                 }
                                 Err(e) => format!("Could not add the comment: {e}"),
+                            },
+                        );
+                        self.reload_session();
+                    }
+                }
+                Command::AddWaiver => {
+                    if let (Some(ws), Some(sel), Some(field)) = (
+                        self.workspace.clone(),
+                        self.selected.as_ref().map(|s| s.index),
+                        self.selected_field.clone(),
+                    ) {
+                        let code = self.result(sel).and_then(|r| {
+                            r.replay
+                                .findings
+                                .iter()
+                                .find(|f| f.location.same_field(&field))
+                                .map(|f| f.code)
+                        });
+                        let event = crate::session::Event::Waiver {
+                            by: self.person(),
+                            scenario: ws.scenarios[sel].id.clone(),
+                            path: field.display_canonical(),
+                            code,
+                            reason: self.session.comment.trim().to_string(),
+                            owner: self.session.waiver_owner.trim().to_string(),
+                            expires: self.session.waiver_expires.trim().to_string(),
+                        };
+                        self.session.message = Some(
+                            match crate::session::append(&ws.root, &self.session.name, event) {
+                                Ok(_) => {
+                                    self.session.comment.clear();
+                                    format!("Waiver recorded for {}", field.display_canonical())
+                                }
+                                Err(e) => format!("Could not record the waiver: {e}"),
                             },
                         );
                         self.reload_session();

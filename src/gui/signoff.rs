@@ -17,7 +17,8 @@ pub struct SessionState {
     pub role: String,
     pub side: Side,
     pub comment: String,
-    pub note: String,
+    pub waiver_owner: String,
+    pub waiver_expires: String,
     pub mask_export: bool,
     pub loaded: Option<session::Session>,
     pub fingerprint: (usize, Option<std::time::SystemTime>),
@@ -33,7 +34,8 @@ impl Default for SessionState {
             role: String::new(),
             side: Side::Sender,
             comment: String::new(),
-            note: String::new(),
+            waiver_owner: String::new(),
+            waiver_expires: String::new(),
             mask_export: true,
             loaded: None,
             fingerprint: (0, None),
@@ -88,6 +90,13 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             let l = ui.label("Comment");
             ui.add(egui::TextEdit::multiline(&mut s.comment).desired_rows(2).desired_width(420.0)).labelled_by(l.id);
             ui.end_row();
+            let l = ui.label("Waiver owner");
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut s.waiver_owner).desired_width(160.0)).labelled_by(l.id);
+                let e = ui.label("expires");
+                ui.add(egui::TextEdit::singleline(&mut s.waiver_expires).hint_text("YYYY-MM-DD").desired_width(100.0)).labelled_by(e.id);
+            });
+            ui.end_row();
         });
         ui.horizontal(|ui| {
             let ready = !s.person.trim().is_empty() && session::check_name(&s.name).is_ok();
@@ -96,6 +105,18 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             }
             if ui.add_enabled(ready && !s.comment.trim().is_empty(), egui::Button::new("Add comment")).on_hover_text("On the selected scenario (and field)").clicked() {
                 app.commands.push(Command::AddComment);
+            }
+            let waivable = ready
+                && app.selected_field.is_some()
+                && !s.comment.trim().is_empty()
+                && !s.waiver_owner.trim().is_empty()
+                && crate::hl7::datetime::Timestamp::parse(&s.waiver_expires.replace('-', "")).is_ok_and(|t| t.day.is_some() && !t.has_time());
+            if ui
+                .add_enabled(waivable, egui::Button::new("Waive selected field"))
+                .on_hover_text("Accept the selected field's finding as a known deviation: the comment is the reason; needs an owner and an expiry date")
+                .clicked()
+            {
+                app.commands.push(Command::AddWaiver);
             }
             ui.separator();
             if ui.add_enabled(ready, egui::Button::new("Approve")).on_hover_text("Sign an approval of the current inputs and results").clicked() {
