@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use baton::gui::{App, Command};
 use criterion::{Criterion, criterion_group, criterion_main};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::copy_dir;
 use egui_kittest::Harness;
 
 const BUNDLED: &str = "test-scenarios/lab-orders-results";
@@ -33,18 +37,6 @@ fn big_workspace(dir: &Path, n: usize) {
             std::fs::write(dir.join("scenarios").join(format!("gen-{i:05}.toml")), text)
                 .expect("write");
             i += 1;
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
         }
     }
 }

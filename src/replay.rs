@@ -221,8 +221,7 @@ fn field_key(p: &Path) -> FieldKey {
     (p.segment, p.segment_number.unwrap_or(1), p.field_number)
 }
 
-#[doc(hidden)]
-pub fn account(
+fn account(
     source: &Message,
     mapped: &mapping::Mapped,
     sender: &CheckResult,

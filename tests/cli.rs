@@ -1,7 +1,10 @@
 //! The `baton` binary as a user runs it: exit codes, text and JSON output,
 //! JUnit, and located errors for bad workspaces.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::copy_dir;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn baton(args: &[&str]) -> Output {
@@ -23,18 +26,6 @@ fn copy_workspace(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&Path::new("test-scenarios").join(name), dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target: PathBuf = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

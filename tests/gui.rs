@@ -1,6 +1,9 @@
 //! The real app, driven headless as a person would: by labels and clicks.
 #![cfg(feature = "gui")]
 
+mod common;
+use common::copy_dir;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -266,16 +269,4 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     h.run_steps(2);
     assert_eq!(h.query_all_by_label_contains("Delgado").count(), 0);
     assert!(h.query_all_by_label_contains("PSN-").count() > 0);
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }

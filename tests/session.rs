@@ -1,5 +1,8 @@
 //! Sessions, sign-off and the signed report, end to end.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -7,18 +10,6 @@ use std::time::{Duration, Instant};
 use baton::replay;
 use baton::session::{self, Decision, Event, Person, SignoffStatus};
 use baton::{Side, Workspace};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target: PathBuf = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
 
 /// A private copy of the bundled workspace and a private key folder.
 fn setup() -> (tempfile::TempDir, PathBuf) {

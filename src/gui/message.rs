@@ -39,18 +39,7 @@ fn field_range(m: &Message, p: &Path) -> Option<std::ops::Range<usize>> {
 
 /// The field at a byte offset of the message text.
 fn field_at(m: &Message, offset: usize) -> Option<Path> {
-    let mut counts: Vec<(hl7::SegName, usize)> = Vec::new();
-    for s in &m.segments {
-        let n = match counts.iter_mut().find(|(k, _)| *k == s.name) {
-            Some((_, n)) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                counts.push((s.name, 1));
-                1
-            }
-        };
+    for (_, s, n) in m.segments_with_occurrence() {
         for (i, f) in s.fields.iter().enumerate() {
             if let Some(r) = &f.range
                 && r.start <= offset
@@ -113,18 +102,7 @@ fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<P
 fn tree_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<Path> {
     let mut clicked = None;
     let dict = names::dictionary();
-    let mut counts: Vec<(hl7::SegName, usize)> = Vec::new();
-    for (si, s) in m.segments.iter().enumerate() {
-        let n = match counts.iter_mut().find(|(k, _)| *k == s.name) {
-            Some((_, n)) => {
-                *n += 1;
-                *n
-            }
-            None => {
-                counts.push((s.name, 1));
-                1
-            }
-        };
+    for (si, s, n) in m.segments_with_occurrence() {
         let title = match dict.segment_name(&s.name) {
             Some(d) => format!(
                 "{}{} — {d}",

@@ -811,11 +811,11 @@ impl Message {
         self.set(path, "");
     }
 
-    /// Every populated field, at field level, in message order.
-    pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
-        let mut out = Vec::new();
+    /// Every segment with its index and its 1-based occurrence among
+    /// segments of the same name: `(index, segment, occurrence)`.
+    pub fn segments_with_occurrence(&self) -> impl Iterator<Item = (usize, &Segment, usize)> {
         let mut counts: Vec<(SegName, usize)> = Vec::new();
-        for (segment_index, s) in self.segments.iter().enumerate() {
+        self.segments.iter().enumerate().map(move |(i, s)| {
             let n = match counts.iter_mut().find(|(name, _)| *name == s.name) {
                 Some((_, n)) => {
                     *n += 1;
@@ -826,6 +826,14 @@ impl Message {
                     1
                 }
             };
+            (i, s, n)
+        })
+    }
+
+    /// Every populated field, at field level, in message order.
+    pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
+        let mut out = Vec::new();
+        for (segment_index, s, n) in self.segments_with_occurrence() {
             for (i, f) in s.fields.iter().enumerate() {
                 if !f.raw.is_empty() {
                     out.push(FieldRef {
