@@ -68,7 +68,8 @@ pub struct ReportModel {
     pub tool_version: String,
     pub session: String,
     pub masked: bool,
-    pub handoffs: Vec<BTreeMap<String, String>>,
+    /// Per handoff, its facts in reading order.
+    pub handoffs: Vec<Vec<(String, String)>>,
     pub inputs: Vec<InputFile>,
     pub content_digest: String,
     pub scenarios: Vec<ReportScenario>,
@@ -281,16 +282,16 @@ pub fn build(
         .handoffs
         .iter()
         .map(|h| {
-            let mut o = BTreeMap::new();
-            for (k, v) in [
-                ("id", h.id.clone()),
+            [
                 ("name", h.name.clone()),
-                ("source", h.source.clone()),
-                ("target", h.target.clone()),
+                ("sending system", h.source.clone()),
+                ("receiving system", h.target.clone()),
                 ("direction", h.direction.clone()),
                 ("message types", h.message_types.join(", ")),
                 ("format", h.format.clone()),
                 ("transport", h.transport.clone()),
+                ("frequency", h.frequency.clone()),
+                ("error handling", h.error_handling.clone()),
                 ("owner", h.owner.clone()),
                 (
                     "sender profile",
@@ -301,13 +302,24 @@ pub fn build(
                     format!("{} ({})", h.receiver.name, h.receiver_profile_file),
                 ),
                 (
-                    "rules",
-                    format!("{} rules ({})", h.rules.rules.len(), h.rules_file),
+                    "mapping rules",
+                    format!(
+                        "{} rules ({}): {}",
+                        h.rules.rules.len(),
+                        h.rules_file,
+                        h.rules
+                            .rules
+                            .iter()
+                            .map(|r| r.id.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ),
-            ] {
-                o.insert(k.to_string(), v);
-            }
-            o
+                ("context requirements", h.context.join("; ")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
         })
         .collect();
     ReportModel {
