@@ -147,8 +147,17 @@ fn dropped_hl7_files_are_inspected() {
         PathBuf::from("../shared/corpus/messages/oru/mscv_LAB-ORU-1.hl7"),
         PathBuf::from("../shared/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt"),
     ]));
+    let start = Instant::now();
     h.step();
-    h.step();
+    while h.state().is_reading() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "reading did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
     h.get_by_label("Inspected files");
     h.get_by_label_contains("appears twice");
     h.get_by_label("Back to workspace").click();

@@ -118,6 +118,8 @@ pub struct App {
     pub outcome_filter: [bool; 4],
     pub search: String,
     pub inspect: Option<inspect::InspectState>,
+    /// Files being read for inspection on a background thread.
+    reading: Option<(Vec<PathBuf>, Receiver<inspect::InspectState>)>,
     pub session: signoff::SessionState,
     /// Digest of the current inputs and results, once every scenario has run.
     pub current_digest: Option<String>,
@@ -167,6 +169,7 @@ impl App {
             outcome_filter: [true; 4],
             search: String::new(),
             inspect: None,
+            reading: None,
             session: signoff::SessionState::default(),
             current_digest: None,
             mask_screen: false,
@@ -485,8 +488,24 @@ impl App {
         finished
     }
 
-    /// Polls the background replay.
+    /// True while dropped files are being read.
+    pub fn is_reading(&self) -> bool {
+        self.reading.is_some()
+    }
+
+    /// Polls the background replay and file reading.
     pub fn poll(&mut self) {
+        if let Some((_, rx)) = &self.reading {
+            match rx.try_recv() {
+                Ok(state) => {
+                    self.problems = state.problems();
+                    self.inspect = Some(state);
+                    self.reading = None;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => self.reading = None,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+        }
         if let Some(mut job) = self.job.take() {
             // `drain` takes every result sent so far; the job is over when
             // all are counted or the thread has gone (cancelled).
@@ -528,9 +547,17 @@ impl App {
                 }
                 Command::SelectField(p) => self.selected_field = p,
                 Command::InspectFiles(files) => {
-                    let state = inspect::InspectState::read(&files);
-                    self.problems = state.problems();
-                    self.inspect = Some(state);
+                    // Big files take seconds to read: keep the window responsive.
+                    let (tx, rx) = channel();
+                    let paths = files.clone();
+                    let ctx = ctx.cloned();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(inspect::InspectState::read(&paths));
+                        if let Some(ctx) = ctx {
+                            ctx.request_repaint();
+                        }
+                    });
+                    self.reading = Some((files, rx));
                 }
                 Command::SetMask(on) => self.mask_screen = on,
                 Command::RecordRun => {
@@ -731,7 +758,7 @@ impl App {
             self.central(ui);
         }
         self.apply_commands(Some(&ctx));
-        if self.is_running() {
+        if self.is_running() || self.is_reading() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
@@ -778,6 +805,10 @@ impl App {
                     .clicked()
                 {
                     self.command(Command::ReplaySelected);
+                }
+                if let Some((files, _)) = &self.reading {
+                    ui.spinner();
+                    ui.label(format!("Reading {} file(s)…", files.len()));
                 }
                 if let Some((done, total)) = self.progress() {
                     let frac = if total == 0 {
