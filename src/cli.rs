@@ -144,6 +144,22 @@ pub enum Command {
         #[arg(long, default_value = "baton-report")]
         signer: String,
     },
+    /// Check messages against a profile (Baton TOML, or Messaging Workbench / NIST IGAMT XML).
+    /// Exit 0: no errors; 1: errors found; 2: unreadable.
+    Validate {
+        #[arg(long)]
+        profile: PathBuf,
+        /// Code tables for a TOML profile's `table` references.
+        #[arg(long)]
+        tables: Option<PathBuf>,
+        #[arg(required = true)]
+        messages: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Also list what the importer could not map.
+        #[arg(long)]
+        show_unmapped: bool,
+    },
     /// Check a report's signature and embedded hashes. Exit 0: valid; 1: not.
     Verify { report: PathBuf },
     /// Print the granular receipt (ACK) the receiver would send for a message.
@@ -291,6 +307,13 @@ pub fn run(command: Command) -> ExitCode {
             signer,
         } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
         Command::Verify { report } => cmd_verify(&report),
+        Command::Validate {
+            profile,
+            tables,
+            messages,
+            json,
+            show_unmapped,
+        } => cmd_validate(&profile, tables.as_deref(), &messages, json, show_unmapped),
         Command::Inspect { files, json } => cmd_inspect(&files, json),
         Command::Diff { a, b, json } => cmd_diff(&a, &b, json),
         Command::Ack {
@@ -892,4 +915,123 @@ fn cmd_verify(report: &Path) -> Result<u8> {
             Ok(1)
         }
     }
+}
+
+fn cmd_validate(
+    profile: &Path,
+    tables: Option<&Path>,
+    messages: &[PathBuf],
+    json: bool,
+    show_unmapped: bool,
+) -> Result<u8> {
+    let text = match baton::error::read_text(profile) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return Ok(2);
+        }
+    };
+    let mut t = baton::table::Tables::default();
+    if let Some(tp) = tables {
+        let loaded = baton::error::read_text(tp).and_then(|text| t.load_into(tp, &text));
+        if let Err(e) = loaded {
+            eprintln!("baton: {e}");
+            return Ok(2);
+        }
+    }
+    let (p, unmapped) = if profile
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+    {
+        match baton::import::import(profile, &text) {
+            Ok(i) => {
+                let mut p = i.profile;
+                p.inline_tables.tables.extend(i.tables.tables);
+                (p, i.unmapped)
+            }
+            Err(e) => {
+                eprintln!("baton: {e}");
+                return Ok(2);
+            }
+        }
+    } else {
+        match baton::profile::Profile::load(profile, &text, &t) {
+            Ok(p) => (p, Vec::new()),
+            Err(e) => {
+                eprintln!("baton: {e}");
+                return Ok(2);
+            }
+        }
+    };
+    let mut any_error = false;
+    let mut docs = Vec::new();
+    for m in messages {
+        let bytes = match std::fs::read(m) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("baton: cannot read {}: {e}", m.display());
+                return Ok(2);
+            }
+        };
+        let parsed = baton::hl7::parse_bytes(&bytes);
+        let mut results = Vec::new();
+        for problem in &parsed.problems {
+            any_error |= problem.severity == baton::Severity::Error;
+            if !json {
+                println!(
+                    "{}:{}:{}: {}: {}",
+                    m.display(),
+                    problem.line,
+                    problem.column,
+                    problem.severity.as_str(),
+                    problem.message
+                );
+            }
+        }
+        for msg in &parsed.messages {
+            let r = baton::profile::check(&p, &t, msg);
+            any_error |= r
+                .findings
+                .iter()
+                .any(|f| f.severity == baton::Severity::Error);
+            if !json {
+                println!(
+                    "{} (message at line {}): {} finding(s)",
+                    m.display(),
+                    msg.line_number,
+                    r.findings.len()
+                );
+                for f in &r.findings {
+                    println!(
+                        "  {:<12} {} {:<11} {}",
+                        f.location_text(),
+                        f.code,
+                        f.severity.as_str(),
+                        f.reason
+                    );
+                }
+            }
+            results.push(serde_json::json!({ "line": msg.line_number, "findings": r.findings }));
+        }
+        docs.push(serde_json::json!({ "file": m.display().to_string(), "problems": parsed.problems, "messages": results }));
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "profile": p.name, "unmapped": unmapped, "files": docs })
+            )?
+        );
+    } else if show_unmapped {
+        println!("not mapped from {}:", profile.display());
+        for u in &unmapped {
+            println!("  - {u}");
+        }
+    } else if !unmapped.is_empty() {
+        println!(
+            "({} profile items not mapped; --show-unmapped lists them)",
+            unmapped.len()
+        );
+    }
+    Ok(u8::from(any_error))
 }

@@ -118,6 +118,9 @@ pub struct FieldSpec {
     /// Longest value in characters (unescaped, per repetition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_length: Option<usize>,
+    /// How serious a value over `max_length` is (default: error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length_severity: Option<Severity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_repetitions: Option<usize>,
     /// Value set (a table id) the code must come from.
@@ -695,8 +698,10 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize, index: usize) {
             .is_some_and(|w| w.holds(m, &path.segment, occ)),
         _ => false,
     };
+    // A component of a missing field: the field's own spec reports it.
+    let field_missing = path.component_number.is_some() && field_raw.is_empty();
     if raw.is_empty() {
-        if required {
+        if required && !field_missing {
             let why = match (&spec.usage, &spec.when) {
                 (Usage::C, Some(w)) => format!(" when {}", w.describe()),
                 _ => String::new(),
@@ -731,8 +736,8 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize, index: usize) {
         }
         return;
     }
-    if raw == "\"\"" {
-        return; // explicit null
+    if raw == "\"\"" || (path.segment == "MSH" && path.field_number <= 2) {
+        return; // explicit null; the delimiters are checked when the message is read
     }
     let data_type = spec
         .data_type
@@ -777,7 +782,7 @@ fn check_field(c: &mut Checker, spec: &FieldSpec, occ: usize, index: usize) {
                 c.finding(
                     loc.clone(),
                     finding::VALUE_TOO_LONG,
-                    Severity::Error,
+                    spec.max_length_severity.unwrap_or(Severity::Error),
                     format!(
                         "{label} is {len} characters long; the {} allows {max}",
                         c.profile.side.as_str()
@@ -838,6 +843,20 @@ fn check_type(
         ..loc.clone()
     };
     let value = || hl7::unescape(raw, &d);
+    // A composite value may not have more components than its type defines.
+    let defined = (1..=30u32)
+        .take_while(|n| names::dictionary().component(data_type, *n).is_some())
+        .count();
+    let given = raw.split(d.component).count();
+    if defined > 1 && given > defined {
+        c.finding(
+            loc.clone(),
+            finding::DATA_TYPE,
+            Severity::Error,
+            format!("{label}: {given} components where {data_type} has {defined}"),
+            None,
+        );
+    }
     match data_type {
         "NM" => {
             let value = value();
@@ -930,32 +949,6 @@ fn check_type(
                     finding::DATA_TYPE,
                     Severity::Error,
                     format!("{label}: the identifier (CX.1) is empty"),
-                    None,
-                );
-            }
-        }
-        "XPN" => {
-            let family = hl7::sub_value(raw, &d, Some(1), Some(1), Some(1));
-            if family.is_empty() && comp(2).is_empty() {
-                c.finding(
-                    loc.clone(),
-                    finding::DATA_TYPE,
-                    Severity::Error,
-                    format!("{label}: neither a family nor a given name"),
-                    None,
-                );
-            }
-        }
-        "XAD" => {
-            let street = hl7::sub_value(raw, &d, Some(1), Some(1), Some(1));
-            if street.is_empty() && comp(3).is_empty() && comp(5).is_empty() {
-                c.finding(
-                    loc.clone(),
-                    finding::DATA_TYPE,
-                    Severity::Error,
-                    format!(
-                        "{label}: an address needs a street, city or postal code (XAD.1, .3, .5)"
-                    ),
                     None,
                 );
             }
@@ -1101,11 +1094,16 @@ mod tests {
              [[field]]\npath = \"OBX-11\"\nusage = \"R\"\nvalues = [\"F\", \"P\"]\n",
         );
         let msg = format!(
-            "{MSH}PID|1||||||||||^^^^^USA||||^Spanish\rOBX|1|NM|X||12.5||||||F|||20240101\rOBX|2|NM|X||abc||||||Z|||202401011200\r"
+            "{MSH}PID|1||||||||||^^^^^USA{}||||^Spanish\rOBX|1|NM|X||12.5||||||F|||20240101\rOBX|2|NM|X||abc||||||Z|||202401011200\r",
+            "^".repeat(20)
         );
         let got = codes(&p, &t, &msg);
         assert!(got.contains(&("PID-15.1".into(), 103)), "{got:?}");
-        assert!(got.contains(&("PID-11".into(), 102)), "{got:?}");
+        assert!(
+            got.contains(&("PID-11".into(), 102)),
+            "too many components: {got:?}"
+        );
+        assert!(!got.iter().any(|(l, _)| l == "PID-15"), "{got:?}");
         assert!(got.contains(&("OBX[2]-5".into(), 102)), "{got:?}");
         assert!(
             got.contains(&("OBX[2]-14".into(), 102)),
