@@ -13,6 +13,14 @@ use baton::inspect;
 use baton::replay::{self, Outcome, ScenarioResult, Verdict};
 use baton::workspace::Workspace;
 
+/// `println!` that returns an error when standard output has gone (a closed
+/// pipe) instead of panicking; `run` treats that as a normal end.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "baton",
@@ -737,7 +745,7 @@ fn cmd_diff(a: &Path, b: &Path, json: bool) -> Result<u8> {
     let changed = rows.iter().filter(|r| r.change != Change::Same).count();
     if json {
         let doc = serde_json::json!({ "a": a.display().to_string(), "b": b.display().to_string(), "changed": changed, "rows": rows });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        say!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         for r in rows.iter().filter(|r| r.change != Change::Same) {
             let tag = match r.change {
@@ -746,7 +754,7 @@ fn cmd_diff(a: &Path, b: &Path, json: bool) -> Result<u8> {
                 Change::Removed => "removed",
                 Change::Same => "same   ",
             };
-            println!(
+            say!(
                 "{tag} {:<11} {:<30} `{}` → `{}`",
                 r.path.to_string(),
                 one_line(&r.name),
@@ -754,7 +762,7 @@ fn cmd_diff(a: &Path, b: &Path, json: bool) -> Result<u8> {
                 one_line(r.mapped.as_deref().unwrap_or(""))
             );
         }
-        println!("{changed} of {} fields differ", rows.len());
+        say!("{changed} of {} fields differ", rows.len());
     }
     Ok(u8::from(changed > 0))
 }
@@ -793,9 +801,9 @@ fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) 
     let r = replay::replay_text(h, &ws.tables, &text);
     if json {
         let doc = serde_json::json!({ "handoff": h.id, "ack_code": r.ack_code, "ack": r.ack, "findings": r.findings });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        say!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}", r.ack.replace('\r', "\n").trim_end());
+        say!("{}", r.ack.replace('\r', "\n").trim_end());
     }
     Ok(u8::from(r.ack_code != "AA"))
 }
@@ -825,7 +833,7 @@ fn cmd_sign(
     let digest = baton::session::content_digest(&ws.files, &baton::session::summaries(&results));
     let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
     let g = baton::session::go_live(&s, &digest, all_met);
-    println!(
+    say!(
         "signed {} as {} ({}): {:?}",
         rec.id,
         who.name,
@@ -833,13 +841,13 @@ fn cmd_sign(
         decision
     );
     if g.ready {
-        println!(
+        say!(
             "go-live: ready (sender: {}, receiver: {})",
             g.sender_approved_by.unwrap_or_default(),
             g.receiver_approved_by.unwrap_or_default()
         );
     } else {
-        println!("go-live: not ready; missing {}", g.missing.join("; "));
+        say!("go-live: not ready; missing {}", g.missing.join("; "));
     }
     Ok(0)
 }
@@ -859,7 +867,7 @@ fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result
         return Ok(2);
     }
     let rec = baton::session::append(&ws.root, session, event)?;
-    println!("recorded {} in session {session}", rec.id);
+    say!("recorded {} in session {session}", rec.id);
     Ok(0)
 }
 
@@ -887,13 +895,13 @@ fn cmd_report(
     }
     let model = baton::report::build(&ws, &results, &s, mask, &ws.phi);
     let w = baton::report::write(&model, out, signer)?;
-    println!("wrote {} and {}", w.html.display(), w.json.display());
-    println!(
+    say!("wrote {} and {}", w.html.display(), w.json.display());
+    say!(
         "signature {} (public key {})",
         w.signature.display(),
         w.public_key.display()
     );
-    println!(
+    say!(
         "go-live: {}",
         if model.go_live.ready {
             "ready".to_string()
@@ -907,11 +915,11 @@ fn cmd_report(
 fn cmd_verify(report: &Path) -> Result<u8> {
     match baton::report::verify(report) {
         Ok(msg) => {
-            println!("{}: {msg}", report.display());
+            say!("{}: {msg}", report.display());
             Ok(0)
         }
         Err(e) => {
-            println!("{}: NOT VALID: {e}", report.display());
+            say!("{}: NOT VALID: {e}", report.display());
             Ok(1)
         }
     }
@@ -978,7 +986,7 @@ fn cmd_validate(
         for problem in &parsed.problems {
             any_error |= problem.severity == baton::Severity::Error;
             if !json {
-                println!(
+                say!(
                     "{}:{}:{}: {}: {}",
                     m.display(),
                     problem.line,
@@ -995,14 +1003,14 @@ fn cmd_validate(
                 .iter()
                 .any(|f| f.severity == baton::Severity::Error);
             if !json {
-                println!(
+                say!(
                     "{} (message at line {}): {} finding(s)",
                     m.display(),
                     msg.line_number,
                     r.findings.len()
                 );
                 for f in &r.findings {
-                    println!(
+                    say!(
                         "  {:<12} {} {:<11} {}",
                         f.location_text(),
                         f.code,
@@ -1016,19 +1024,19 @@ fn cmd_validate(
         docs.push(serde_json::json!({ "file": m.display().to_string(), "problems": parsed.problems, "messages": results }));
     }
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({ "profile": p.name, "unmapped": unmapped, "files": docs })
             )?
         );
     } else if show_unmapped {
-        println!("not mapped from {}:", profile.display());
+        say!("not mapped from {}:", profile.display());
         for u in &unmapped {
-            println!("  - {u}");
+            say!("  - {u}");
         }
     } else if !unmapped.is_empty() {
-        println!(
+        say!(
             "({} profile items not mapped; --show-unmapped lists them)",
             unmapped.len()
         );
