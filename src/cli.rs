@@ -168,6 +168,23 @@ pub enum Command {
         #[arg(long)]
         show_unmapped: bool,
     },
+    /// Compare a sender and a receiver profile field by field (gap analysis).
+    /// Exit 0: no open gap of error severity; 1: open errors; 2: unreadable.
+    Gap {
+        sender: PathBuf,
+        receiver: PathBuf,
+        /// Mapping rules: gaps a rule acts on are marked covered.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Code tables for TOML profiles and rules.
+        #[arg(long)]
+        tables: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Also list fields with no gap.
+        #[arg(long)]
+        all: bool,
+    },
     /// Check a report's signature and embedded hashes. Exit 0: valid; 1: not.
     Verify { report: PathBuf },
     /// Print the granular receipt (ACK) the receiver would send for a message.
@@ -315,6 +332,21 @@ pub fn run(command: Command) -> ExitCode {
             signer,
         } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
         Command::Verify { report } => cmd_verify(&report),
+        Command::Gap {
+            sender,
+            receiver,
+            rules,
+            tables,
+            json,
+            all,
+        } => cmd_gap(
+            &sender,
+            &receiver,
+            rules.as_deref(),
+            tables.as_deref(),
+            json,
+            all,
+        ),
         Command::Validate {
             profile,
             tables,
@@ -923,6 +955,108 @@ fn cmd_verify(report: &Path) -> Result<u8> {
             Ok(1)
         }
     }
+}
+
+/// Loads a profile in Baton TOML or standard XML; XML value sets travel inside.
+fn load_profile(
+    path: &Path,
+    tables: &baton::table::Tables,
+) -> Result<(baton::profile::Profile, Vec<String>), String> {
+    let text = baton::error::read_text(path).map_err(|e| e.to_string())?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+    {
+        let i = baton::import::import(path, &text).map_err(|e| e.to_string())?;
+        let mut p = i.profile;
+        p.inline_tables.tables.extend(i.tables.tables);
+        Ok((p, i.unmapped))
+    } else {
+        baton::profile::Profile::load(path, &text, tables)
+            .map(|p| (p, Vec::new()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn load_tables(path: Option<&Path>) -> Result<baton::table::Tables, String> {
+    let mut t = baton::table::Tables::default();
+    if let Some(tp) = path {
+        baton::error::read_text(tp)
+            .and_then(|text| t.load_into(tp, &text))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(t)
+}
+
+fn cmd_gap(
+    sender: &Path,
+    receiver: &Path,
+    rules: Option<&Path>,
+    tables: Option<&Path>,
+    json: bool,
+    all: bool,
+) -> Result<u8> {
+    let loaded = (|| -> Result<_, String> {
+        let t = load_tables(tables)?;
+        let (s, _) = load_profile(sender, &t)?;
+        let (r, _) = load_profile(receiver, &t)?;
+        let rules = match rules {
+            Some(rp) => {
+                let text = baton::error::read_text(rp).map_err(|e| e.to_string())?;
+                Some(baton::mapping::Rules::load(rp, &text, &t).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        Ok((t, s, r, rules))
+    })();
+    let (t, s, r, rules) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return Ok(2);
+        }
+    };
+    let rows = baton::gap::analyse(&s, &r, rules.as_ref(), &t);
+    let open_errors = rows
+        .iter()
+        .filter(|g| {
+            g.status == "open" && g.gaps.iter().any(|x| x.severity == baton::Severity::Error)
+        })
+        .count();
+    if json {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "sender": s.name, "receiver": r.name, "open_errors": open_errors, "rows": rows })
+            )?
+        );
+    } else {
+        say!("{} → {}", s.name, r.name);
+        for g in rows.iter().filter(|g| all || g.status != "no gap") {
+            let cover = if g.covered_by.is_empty() {
+                String::new()
+            } else {
+                format!(" [rules {}]", g.covered_by.join(", "))
+            };
+            say!("{:<8} {:<10} {}{cover}", g.status, g.path, g.name);
+            for x in &g.gaps {
+                say!(
+                    "         {:<7}  {}: {}",
+                    x.severity.as_str(),
+                    x.kind,
+                    x.detail
+                );
+            }
+        }
+        let open = rows.iter().filter(|g| g.status == "open").count();
+        let covered = rows.iter().filter(|g| g.status == "covered").count();
+        say!(
+            "{} fields compared: {open} open, {covered} covered by rules, {} without gap",
+            rows.len(),
+            rows.len() - open - covered
+        );
+    }
+    Ok(u8::from(open_errors > 0))
 }
 
 fn cmd_validate(

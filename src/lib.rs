@@ -18,6 +18,7 @@ pub mod ack;
 pub mod diff;
 pub mod error;
 pub mod finding;
+pub mod gap;
 pub mod hl7;
 pub mod import;
 pub mod inspect;
