@@ -138,6 +138,34 @@ pub enum Command {
         #[arg(long)]
         expires: String,
     },
+    /// Record what the teams decided about a gap: a rule to write, a waiver, or not applicable.
+    Disposition {
+        workspace: PathBuf,
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        handoff: String,
+        /// The gap's field, as `baton gap` shows it (PID-15, ZPI, TS/DTM).
+        #[arg(long)]
+        path: String,
+        #[arg(long, value_parser = ["rule", "waiver", "n/a"])]
+        disposition: String,
+        #[arg(long)]
+        note: String,
+        #[arg(long, default_value = "")]
+        owner: String,
+    },
+    /// Generate edge and error scenarios from a handoff's profiles; --save writes them.
+    Generate {
+        workspace: PathBuf,
+        #[arg(long)]
+        handoff: String,
+        /// Write them into the workspace's scenario folder (never overwriting).
+        #[arg(long)]
+        save: bool,
+    },
     /// Write the signed go-live report (HTML, JSON, detached signature, public key).
     Report {
         workspace: PathBuf,
@@ -332,6 +360,30 @@ pub fn run(command: Command) -> ExitCode {
             signer,
         } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
         Command::Verify { report } => cmd_verify(&report),
+        Command::Generate {
+            workspace,
+            handoff,
+            save,
+        } => cmd_generate(&workspace, &handoff, save),
+        Command::Disposition {
+            workspace,
+            session,
+            who,
+            handoff,
+            path,
+            disposition,
+            note,
+            owner,
+        } => cmd_disposition(
+            &workspace,
+            &session,
+            &who,
+            handoff,
+            path,
+            disposition,
+            note,
+            owner,
+        ),
         Command::Gap {
             sender,
             receiver,
@@ -1176,4 +1228,81 @@ fn cmd_validate(
         );
     }
     Ok(u8::from(any_error))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_disposition(
+    path: &Path,
+    session: &str,
+    who: &Who,
+    handoff: String,
+    field: String,
+    disposition: String,
+    note: String,
+    owner: String,
+) -> Result<u8> {
+    let ws = match load_or_exit(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let Some(h) = ws.handoff(&handoff) else {
+        eprintln!("baton: no handoff `{handoff}` in {}", path.display());
+        return Ok(2);
+    };
+    let rows = baton::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables);
+    if !rows.iter().any(|r| r.path == field && r.status != "no gap") {
+        eprintln!("baton: `{field}` is not a gap of handoff {handoff}; `baton gap` lists them");
+        return Ok(2);
+    }
+    let rec = baton::session::append(
+        &ws.root,
+        session,
+        baton::session::Event::Disposition {
+            by: who.person(),
+            handoff,
+            path: field,
+            disposition,
+            note,
+            owner,
+        },
+    )?;
+    say!("recorded {} in session {session}", rec.id);
+    Ok(0)
+}
+
+fn cmd_generate(path: &Path, handoff: &str, save: bool) -> Result<u8> {
+    let ws = match load_or_exit(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let Some(h) = ws.handoff(handoff) else {
+        eprintln!("baton: no handoff `{handoff}` in {}", path.display());
+        return Ok(2);
+    };
+    let generated = match baton::generate::generate(&ws, h) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            return Ok(2);
+        }
+    };
+    for g in &generated {
+        say!("{:<5} {:<44} {}", g.kind.as_str(), g.id, g.name);
+        say!("      {}", g.reason);
+    }
+    if save {
+        let written = baton::generate::save(&ws, &generated)?;
+        say!(
+            "{} generated, {} written (existing files kept)",
+            generated.len(),
+            written.len()
+        );
+    } else {
+        say!(
+            "{} generated; --save writes them into {}",
+            generated.len(),
+            ws.root.join(&ws.scenarios_dir).display()
+        );
+    }
+    Ok(0)
 }

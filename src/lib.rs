@@ -19,6 +19,7 @@ pub mod diff;
 pub mod error;
 pub mod finding;
 pub mod gap;
+pub mod generate;
 pub mod hl7;
 pub mod import;
 pub mod inspect;

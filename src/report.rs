@@ -76,7 +76,17 @@ pub struct ReportModel {
     pub comments: Vec<(String, String, String, String)>,
     pub waivers: Vec<BTreeMap<String, String>>,
     pub signoffs: Vec<ReportSignoff>,
+    /// Gap analysis per handoff, with the teams' dispositions.
+    pub gaps: Vec<ReportGaps>,
     pub go_live: GoLive,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportGaps {
+    pub handoff: String,
+    pub rows: Vec<crate::gap::GapRow>,
+    /// path → (disposition, note, owner)
+    pub dispositions: BTreeMap<String, (String, String, String)>,
 }
 
 /// Consistent pseudonyms for patient data: the same value always becomes
@@ -275,7 +285,7 @@ pub fn build(
                 status: session::signoff_status(rec, &digest).unwrap_or(SignoffStatus::Invalid),
                 public_key: public_key.clone(),
             }),
-            Event::Run { .. } => {}
+            Event::Run { .. } | Event::Disposition { .. } => {}
         }
     }
     let handoffs = ws
@@ -322,7 +332,25 @@ pub fn build(
             .collect()
         })
         .collect();
+    let dispositions = session::dispositions(session);
+    let gaps = ws
+        .handoffs
+        .iter()
+        .map(|h| ReportGaps {
+            handoff: h.id.clone(),
+            rows: crate::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables)
+                .into_iter()
+                .filter(|r| r.status != "no gap")
+                .collect(),
+            dispositions: dispositions
+                .iter()
+                .filter(|((ho, _), _)| ho == &h.id)
+                .map(|((_, p), d)| (p.clone(), d.clone()))
+                .collect(),
+        })
+        .collect();
     ReportModel {
+        gaps,
         title: format!("Go-live report: {}", ws.name),
         workspace: ws.name.clone(),
         description: ws.description.clone(),
@@ -513,7 +541,42 @@ pub fn render_html(r: &ReportModel) -> String {
             g("by")
         ));
     }
-    h.push_str("</table>\n<h2>Inputs</h2>\n<table><tr><th>File</th><th>SHA-256</th></tr>");
+    h.push_str("</table>\n");
+    for g in &r.gaps {
+        h.push_str(&format!(
+            "<h2>Gap analysis: {}</h2>\n<table><tr><th>Status</th><th>Field</th><th>Gaps</th><th>Rules</th><th>Disposition</th></tr>",
+            esc(&g.handoff)
+        ));
+        for row in &g.rows {
+            let gaps = row
+                .gaps
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} ({}): {}",
+                        esc(&x.kind),
+                        x.severity.as_str(),
+                        esc(&x.detail)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let disp = g
+                .dispositions
+                .get(&row.path)
+                .map(|(d, n, o)| format!("{} — {} (owner {})", esc(d), esc(n), esc(o)))
+                .unwrap_or_default();
+            h.push_str(&format!(
+                "<tr><td>{}</td><td><code>{}</code> {}</td><td>{gaps}</td><td>{}</td><td>{disp}</td></tr>",
+                esc(&row.status),
+                esc(&row.path),
+                esc(&row.name),
+                esc(&row.covered_by.join(", "))
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    h.push_str("<h2>Inputs</h2>\n<table><tr><th>File</th><th>SHA-256</th></tr>");
     for f in &r.inputs {
         h.push_str(&format!(
             "<tr><td><code>{}</code></td><td><code>{}</code></td></tr>",

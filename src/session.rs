@@ -94,6 +94,17 @@ pub enum Event {
         /// YYYY-MM-DD; the waiver lapses after it.
         expires: String,
     },
+    /// What the teams decided about an open gap of the gap analysis.
+    Disposition {
+        by: Person,
+        handoff: String,
+        path: String,
+        /// `rule` (a rule to write), `waiver` (accepted deviation) or `n/a`.
+        disposition: String,
+        note: String,
+        #[serde(default)]
+        owner: String,
+    },
     Signoff {
         by: Person,
         decision: Decision,
@@ -198,6 +209,7 @@ pub fn append(workspace_root: &Path, session: &str, event: Event) -> Result<Reco
         Event::Run { .. } => "run",
         Event::Comment { .. } => "comment",
         Event::Waiver { .. } => "waiver",
+        Event::Disposition { .. } => "disposition",
         Event::Signoff { .. } => "signoff",
     };
     let id = format!("{}-{}-{kind}", at.replace([':', '-'], ""), random_hex(4)?);
@@ -577,4 +589,33 @@ mod tests {
         assert!(check_name("../x").is_err());
         assert!(check_name("go-live_1").is_ok());
     }
+}
+
+/// The latest disposition of each (handoff, path) in a session.
+pub fn dispositions(
+    session: &Session,
+) -> std::collections::BTreeMap<(String, String), (String, String, String)> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in &session.records {
+        if let Event::Disposition {
+            by,
+            handoff,
+            path,
+            disposition,
+            note,
+            owner,
+        } = &r.event
+        {
+            let owner = if owner.is_empty() {
+                by.name.clone()
+            } else {
+                owner.clone()
+            };
+            out.insert(
+                (handoff.clone(), path.clone()),
+                (disposition.clone(), note.clone(), owner),
+            );
+        }
+    }
+    out
 }

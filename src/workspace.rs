@@ -114,6 +114,8 @@ pub struct Workspace {
     pub files: Vec<InputFile>,
     /// Fields masked in exported reports.
     pub phi: Vec<String>,
+    /// The scenario folder, relative to the root.
+    pub scenarios_dir: String,
 }
 
 /// Every error found while loading a workspace.
@@ -303,6 +305,7 @@ impl Workspace {
                 .collect()
         });
         Ok(Workspace {
+            scenarios_dir: manifest.workspace.scenarios.clone(),
             phi,
             root,
             name: manifest.workspace.name,

@@ -3,6 +3,7 @@
 //! frame by the same core functions the CLI uses.
 
 mod fields;
+mod gaps;
 mod handoff;
 mod inspect;
 mod message;
@@ -54,6 +55,8 @@ pub enum Command {
     AddWaiver,
     /// Sign: approve (true) or reject (false).
     Sign(bool),
+    /// Record the selected gap's disposition: rule, waiver or n/a.
+    Dispose(String),
     ExportReport,
     SetMask(bool),
 }
@@ -64,6 +67,7 @@ pub enum Tab {
     Messages,
     Receipt,
     Handoff,
+    Gaps,
     Session,
 }
 
@@ -125,6 +129,9 @@ pub struct App {
     pub current_digest: Option<String>,
     /// Patient data masked on screen.
     pub mask_screen: bool,
+    /// The gap selected in the Gaps tab, and the note for its disposition.
+    pub gap_selected: Option<String>,
+    pub gap_note: String,
     masker: Option<crate::report::Masker>,
     commands: Vec<Command>,
     job: Option<Job>,
@@ -173,6 +180,8 @@ impl App {
             session: signoff::SessionState::default(),
             current_digest: None,
             mask_screen: false,
+            gap_selected: None,
+            gap_note: String::new(),
             masker: None,
             commands: Vec::new(),
             job: None,
@@ -635,6 +644,35 @@ impl App {
                         self.reload_session();
                     }
                 }
+                Command::Dispose(kind) => {
+                    let handoff = self
+                        .workspace
+                        .as_ref()
+                        .zip(self.selected.as_ref())
+                        .map(|(ws, s)| ws.scenarios[s.index].handoff.clone());
+                    if let (Some(ws), Some(handoff), Some(path)) =
+                        (self.workspace.clone(), handoff, self.gap_selected.clone())
+                    {
+                        let event = crate::session::Event::Disposition {
+                            by: self.person(),
+                            handoff,
+                            path: path.clone(),
+                            disposition: kind,
+                            note: self.gap_note.trim().to_string(),
+                            owner: self.session.person.trim().to_string(),
+                        };
+                        self.session.message = Some(
+                            match crate::session::append(&ws.root, &self.session.name, event) {
+                                Ok(_) => {
+                                    self.gap_note.clear();
+                                    format!("Disposition recorded for {path}")
+                                }
+                                Err(e) => format!("Could not record the disposition: {e}"),
+                            },
+                        );
+                        self.reload_session();
+                    }
+                }
                 Command::Sign(approve) => {
                     if let (Some(all), Some(ws)) =
                         (self.ensure_all_results(), self.workspace.clone())
@@ -929,6 +967,7 @@ impl App {
                     (Tab::Messages, "Messages"),
                     (Tab::Receipt, "Receipt"),
                     (Tab::Handoff, "Handoff"),
+                    (Tab::Gaps, "Gaps"),
                     (Tab::Session, "Session and sign-off"),
                 ] {
                     ui.selectable_value(&mut self.tab, tab, label);
@@ -940,6 +979,7 @@ impl App {
                 Tab::Messages => message::ui(self, ui),
                 Tab::Receipt => receipt::ui(self, ui, result.as_ref()),
                 Tab::Handoff => handoff::ui(ui, &ws),
+                Tab::Gaps => gaps::ui(self, ui),
                 Tab::Session => signoff::ui(self, ui),
             }
         });
@@ -1001,6 +1041,7 @@ pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error>
                     "receipt" => Tab::Receipt,
                     "handoff" => Tab::Handoff,
                     "session" => Tab::Session,
+                    "gaps" => Tab::Gaps,
                     _ => Tab::Fields,
                 };
             }

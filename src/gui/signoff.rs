@@ -172,6 +172,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     Event::Waiver { by, scenario, path, reason, owner, expires, .. } => {
                         ui.label(format!("waiver by {} on {scenario} {path}: {reason} (owner {owner}, expires {expires})", by.name));
                     }
+                    Event::Disposition { by, handoff, path, disposition, note, owner } => {
+                        ui.label(format!("gap {handoff} {path}: {disposition} by {} — {note} (owner {owner})", by.name));
+                    }
                     Event::Signoff { by, decision, comment, .. } => {
                         let status = digest.as_deref().and_then(|d| session::signoff_status(r, d));
                         let (text, color) = match status {

@@ -1,0 +1,176 @@
+//! The gap matrix of a handoff: sender vs receiver for every field that
+//! crosses, the kind of gap, whether a rule covers it, and the teams'
+//! disposition of each open gap.
+
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use super::{App, Command, style};
+use crate::finding::Severity;
+use crate::gap::{FieldFacts, GapRow};
+
+fn facts(f: &Option<FieldFacts>) -> String {
+    match f {
+        None => "—".into(),
+        Some(f) => {
+            let mut s = f.usage.clone();
+            if let Some(t) = &f.data_type {
+                s.push_str(&format!(" {t}"));
+            }
+            if let Some(l) = f.max_length {
+                s.push_str(&format!(" len {l}"));
+            }
+            if let Some(r) = f.max_repetitions {
+                s.push_str(&format!(" rep {r}"));
+            }
+            if let Some(t) = &f.table {
+                s.push_str(&format!(" {t}"));
+            }
+            s
+        }
+    }
+}
+
+pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    let Some(ws) = app.workspace.clone() else {
+        return;
+    };
+    let Some(index) = app.selected.as_ref().map(|s| s.index) else {
+        return;
+    };
+    let Some(h) = ws.handoff(&ws.scenarios[index].handoff) else {
+        return;
+    };
+    let rows: Vec<GapRow> = crate::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables)
+        .into_iter()
+        .filter(|r| r.status != "no gap")
+        .collect();
+    let dispositions = app
+        .session
+        .loaded
+        .as_ref()
+        .map(crate::session::dispositions)
+        .unwrap_or_default();
+    let open = rows.iter().filter(|r| r.status == "open").count();
+    ui.horizontal(|ui| {
+        ui.strong(format!("Gaps: {} → {}", h.sender.name, h.receiver.name));
+        ui.label(format!(
+            "{} gaps, {open} open, {} covered by rules",
+            rows.len(),
+            rows.len() - open
+        ));
+    });
+    ui.label(RichText::new("Select a gap, then record its disposition in the session (your name and side come from the Session tab).").weak());
+    ui.horizontal(|ui| {
+        let l = ui.label("Disposition note");
+        ui.add(egui::TextEdit::singleline(&mut app.gap_note).desired_width(320.0))
+            .labelled_by(l.id);
+        let ready = app.gap_selected.is_some()
+            && !app.gap_note.trim().is_empty()
+            && !app.session.person.trim().is_empty();
+        for (label, kind) in [
+            ("Rule to write", "rule"),
+            ("Waive", "waiver"),
+            ("Not applicable", "n/a"),
+        ] {
+            if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
+                app.commands.push(Command::Dispose(kind.to_string()));
+            }
+        }
+    });
+    let selected = app.gap_selected.clone();
+    let mut clicked = None;
+    TableBuilder::new(ui)
+        .id_salt("gaps_table")
+        .striped(true)
+        .resizable(true)
+        .column(Column::initial(70.0))
+        .column(Column::initial(90.0))
+        .column(Column::initial(150.0).clip(true))
+        .column(Column::initial(150.0).clip(true))
+        .column(Column::initial(150.0).clip(true))
+        .column(Column::initial(330.0).clip(true))
+        .column(Column::initial(110.0).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(20.0, |mut hd| {
+            for t in [
+                "Status",
+                "Field",
+                "Name",
+                "Sender",
+                "Receiver",
+                "Gap",
+                "Rules",
+                "Disposition",
+            ] {
+                hd.col(|ui| {
+                    ui.strong(t);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(22.0, rows.len(), |mut row| {
+                let r = &rows[row.index()];
+                row.col(|ui| {
+                    let c = if r.status == "open" {
+                        style::RED
+                    } else {
+                        style::BLUE
+                    };
+                    ui.colored_label(c, &r.status);
+                });
+                row.col(|ui| {
+                    if ui
+                        .selectable_label(
+                            selected.as_deref() == Some(r.path.as_str()),
+                            RichText::new(&r.path).monospace(),
+                        )
+                        .clicked()
+                    {
+                        clicked = Some(r.path.clone());
+                    }
+                });
+                row.col(|ui| {
+                    ui.add(egui::Label::new(&r.name).truncate());
+                });
+                row.col(|ui| {
+                    ui.monospace(facts(&r.sender));
+                });
+                row.col(|ui| {
+                    ui.monospace(facts(&r.receiver));
+                });
+                row.col(|ui| {
+                    let text = r
+                        .gaps
+                        .iter()
+                        .map(|g| format!("{}: {}", g.kind, g.detail))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    let worst = r
+                        .gaps
+                        .iter()
+                        .map(|g| g.severity)
+                        .max()
+                        .unwrap_or(Severity::Information);
+                    let c = match worst {
+                        Severity::Error => style::RED,
+                        Severity::Warning => style::AMBER,
+                        Severity::Information => style::GREY,
+                    };
+                    ui.add(egui::Label::new(RichText::new(&text).color(c)).truncate())
+                        .on_hover_text(&text);
+                });
+                row.col(|ui| {
+                    ui.label(r.covered_by.join(", "));
+                });
+                row.col(|ui| {
+                    if let Some((d, n, o)) = dispositions.get(&(h.id.clone(), r.path.clone())) {
+                        ui.add(egui::Label::new(format!("{d}: {n} ({o})")).truncate());
+                    }
+                });
+            });
+        });
+    if let Some(p) = clicked {
+        app.gap_selected = Some(p);
+    }
+}
