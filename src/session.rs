@@ -572,25 +572,6 @@ pub fn public_key_pem(public_key_hex: &str) -> Option<String> {
         .ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_and_hex() {
-        let t = now_rfc3339();
-        assert_eq!(t.len(), 20, "{t}");
-        assert_eq!(from_hex(&hex(&[0, 255, 16])), Some(vec![0, 255, 16]));
-        assert!(from_hex("zz").is_none());
-    }
-
-    #[test]
-    fn bad_session_names_are_refused() {
-        assert!(check_name("../x").is_err());
-        assert!(check_name("go-live_1").is_ok());
-    }
-}
-
 /// The latest disposition of each (handoff, path) in a session.
 pub fn dispositions(
     session: &Session,
@@ -618,4 +599,23 @@ pub fn dispositions(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_and_hex() {
+        let t = now_rfc3339();
+        assert_eq!(t.len(), 20, "{t}");
+        assert_eq!(from_hex(&hex(&[0, 255, 16])), Some(vec![0, 255, 16]));
+        assert!(from_hex("zz").is_none());
+    }
+
+    #[test]
+    fn bad_session_names_are_refused() {
+        assert!(check_name("../x").is_err());
+        assert!(check_name("go-live_1").is_ok());
+    }
 }
