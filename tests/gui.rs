@@ -279,3 +279,53 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     assert_eq!(h.query_all_by_label_contains("Delgado").count(), 0);
     assert!(h.query_all_by_label_contains("PSN-").count() > 0);
 }
+
+#[test]
+fn gaps_get_dispositions_and_generated_scenarios_are_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_dir(
+        std::path::Path::new("test-scenarios/lab-orders-results"),
+        &ws,
+    );
+    let mut h = open(ws.to_str().unwrap());
+    h.step();
+    h.get_by_label("Session and sign-off").click();
+    h.run_steps(2);
+    h.get_by_label("Your name").click();
+    h.run_steps(1);
+    h.get_by_label("Your name").type_text("Ana Ortiz");
+    h.run_steps(1);
+    h.get_by_label("Gaps").click();
+    h.run_steps(2);
+    h.get_by_label_contains("open, 3 covered by rules");
+    h.get_by_label("PID-5").click();
+    h.run_steps(1);
+    h.get_by_label("Disposition note").click();
+    h.run_steps(1);
+    h.get_by_label("Disposition note")
+        .type_text("Registration truncates at 48 from release 7.1");
+    h.run_steps(1);
+    h.get_by_label("Waive").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Disposition recorded for PID-5");
+    h.get_by_label_contains("waiver: Registration truncates at 48 from release 7.1 (Ana Ortiz)");
+
+    h.get_by_label("Generated edge and error scenarios").click();
+    h.run_steps(2);
+    h.get_by_label("Generate from the profiles").click();
+    h.run_steps(3);
+    let n = h.state().generated.len();
+    assert!(n > 20, "{n} generated");
+    // Keep all but one.
+    let first = h.state().generated[0].0.name.clone();
+    h.get_by_label(&first).click();
+    h.run_steps(2);
+    h.get_by_label(&format!("Save {} selected", n - 1)).click();
+    h.run_steps(3);
+    assert_eq!(
+        h.state().workspace.as_ref().unwrap().scenarios.len(),
+        26 + n - 1
+    );
+    assert!(ws.join("scenarios/gen-orders-missing-pid-7.toml").exists() || first.contains("PID-7"));
+}

@@ -61,6 +61,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         ));
     });
     ui.label(RichText::new("Select a gap, then record its disposition in the session (your name and side come from the Session tab).").weak());
+    if let Some(m) = &app.session.message {
+        ui.label(RichText::new(m).strong());
+    }
     ui.horizontal(|ui| {
         let l = ui.label("Disposition note");
         ui.add(egui::TextEdit::singleline(&mut app.gap_note).desired_width(320.0))
@@ -78,6 +81,35 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             }
         }
     });
+    egui::CollapsingHeader::new("Generated edge and error scenarios")
+        .id_salt("generated")
+        .default_open(!app.generated.is_empty())
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Generate from the profiles").clicked() {
+                    app.commands.push(Command::Generate);
+                }
+                let n = app.generated.iter().filter(|(_, on)| *on).count();
+                if ui
+                    .add_enabled(n > 0, egui::Button::new(format!("Save {n} selected")))
+                    .clicked()
+                {
+                    app.commands.push(Command::SaveGenerated);
+                }
+            });
+            egui::ScrollArea::vertical()
+                .id_salt("generated_list")
+                .max_height(160.0)
+                .show(ui, |ui| {
+                    for (g, on) in &mut app.generated {
+                        ui.horizontal(|ui| {
+                            ui.checkbox(on, &g.name);
+                            ui.label(RichText::new(g.kind.as_str()).small());
+                            ui.label(RichText::new(&g.reason).weak().small());
+                        });
+                    }
+                });
+        });
     let selected = app.gap_selected.clone();
     let mut clicked = None;
     TableBuilder::new(ui)

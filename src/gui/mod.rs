@@ -57,6 +57,10 @@ pub enum Command {
     Sign(bool),
     /// Record the selected gap's disposition: rule, waiver or n/a.
     Dispose(String),
+    /// Generate scenarios for the selected scenario's handoff, for review.
+    Generate,
+    /// Save the generated scenarios ticked for saving.
+    SaveGenerated,
     ExportReport,
     SetMask(bool),
 }
@@ -132,6 +136,8 @@ pub struct App {
     /// The gap selected in the Gaps tab, and the note for its disposition.
     pub gap_selected: Option<String>,
     pub gap_note: String,
+    /// Generated scenarios under review, and whether each is to be saved.
+    pub generated: Vec<(crate::generate::Generated, bool)>,
     masker: Option<crate::report::Masker>,
     commands: Vec<Command>,
     job: Option<Job>,
@@ -182,6 +188,7 @@ impl App {
             mask_screen: false,
             gap_selected: None,
             gap_note: String::new(),
+            generated: Vec::new(),
             masker: None,
             commands: Vec::new(),
             job: None,
@@ -642,6 +649,64 @@ impl App {
                             },
                         );
                         self.reload_session();
+                    }
+                }
+                Command::Generate => {
+                    if let Some((ws, index)) = self
+                        .workspace
+                        .clone()
+                        .zip(self.selected.as_ref().map(|s| s.index))
+                        && let Some(h) = ws.handoff(&ws.scenarios[index].handoff)
+                    {
+                        match crate::generate::generate(&ws, h) {
+                            Ok(g) => {
+                                let existing: Vec<&str> =
+                                    ws.scenarios.iter().map(|s| s.id.as_str()).collect();
+                                self.generated = g
+                                    .into_iter()
+                                    .filter(|x| !existing.contains(&x.id.as_str()))
+                                    .map(|x| (x, true))
+                                    .collect();
+                                self.session.message = Some(format!(
+                                    "{} new scenarios generated for review",
+                                    self.generated.len()
+                                ));
+                            }
+                            Err(e) => self.session.message = Some(e),
+                        }
+                    }
+                }
+                Command::SaveGenerated => {
+                    if let Some(ws) = self.workspace.clone() {
+                        let chosen: Vec<_> = self
+                            .generated
+                            .iter()
+                            .filter(|(_, on)| *on)
+                            .map(|(g, _)| g.clone())
+                            .collect();
+                        match crate::generate::save(&ws, &chosen) {
+                            Ok(written) => {
+                                let keep = self
+                                    .selected
+                                    .as_ref()
+                                    .map(|s| ws.scenarios[s.index].id.clone());
+                                let tab = self.tab;
+                                self.generated.clear();
+                                self.open_workspace(&ws.root.clone());
+                                self.tab = tab;
+                                if let (Some(id), Some(new_ws)) = (keep, self.workspace.clone())
+                                    && let Some(i) =
+                                        new_ws.scenarios.iter().position(|s| s.id == id)
+                                {
+                                    self.select(i);
+                                }
+                                self.session.message = Some(format!(
+                                    "{} scenarios saved; replay to run them",
+                                    written.len()
+                                ));
+                            }
+                            Err(e) => self.session.message = Some(format!("Could not save: {e}")),
+                        }
                     }
                 }
                 Command::Dispose(kind) => {
