@@ -211,6 +211,55 @@ fn report_is_signed_masked_and_tamper_evident() {
             "approve",
         ],
     );
+    let disp = baton(
+        &cfg,
+        &[
+            "disposition",
+            ws,
+            "--session",
+            "g",
+            "--name",
+            "Ben",
+            "--side",
+            "receiver",
+            "--handoff",
+            "orders",
+            "--path",
+            "ZPI",
+            "--disposition",
+            "waiver",
+            "--note",
+            "Preferences go by phone",
+        ],
+    );
+    assert_eq!(
+        disp.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&disp.stderr)
+    );
+    let bad = baton(
+        &cfg,
+        &[
+            "disposition",
+            ws,
+            "--session",
+            "g",
+            "--name",
+            "Ben",
+            "--side",
+            "receiver",
+            "--handoff",
+            "orders",
+            "--path",
+            "PID-1",
+            "--disposition",
+            "waiver",
+            "--note",
+            "x",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2), "PID-1 is not a gap");
     let out_path = d.path().join("out/report.html");
     let out = baton(
         &cfg,
@@ -247,6 +296,10 @@ fn report_is_signed_masked_and_tamper_evident() {
     assert!(html.contains("PSN-"));
     assert!(html.contains("NOT READY") && html.contains("approval by the receiving side"));
     assert!(html.contains("ORD-PRIO-ORC") && html.contains("Go-live report"));
+    assert!(
+        html.contains("Gap analysis: orders") && html.contains("waiver — Preferences go by phone"),
+        "gap matrix with dispositions"
+    );
     assert!(
         !html.contains("<script src") && !html.contains("<link"),
         "self-contained"
