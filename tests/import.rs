@@ -1,6 +1,8 @@
 //! Standard XML conformance profiles: every one in the corpus imports, and
 //! validation finds what the NIST validator found, where it found it.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -132,4 +134,53 @@ fn validate_command_reads_xml_profiles() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_xml_profile_can_be_either_side_of_a_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(Path::new("test-scenarios/adt-registration"), dir.path());
+    std::fs::copy(
+        format!("{PROFILES}/mwb/hapi_VA-ADT_A01.xml"),
+        dir.path().join("profiles/va.xml"),
+    )
+    .unwrap();
+    let manifest = dir.path().join("baton.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("profiles/rxflow-adt-receiver.toml", "profiles/va.xml");
+    std::fs::write(&manifest, text).unwrap();
+    let ws = baton::Workspace::load(dir.path()).unwrap();
+    let h = &ws.handoffs[0];
+    assert!(h.receiver.name.contains("Messaging Workbench"));
+    let r = baton::replay::replay_scenario(&ws, ws.scenario("a01-admit").unwrap());
+    // The VA profile expects v2.3.1: the 2.5.1 message is refused, with a located finding.
+    assert!(
+        r.replay
+            .findings
+            .iter()
+            .any(|f| f.code == 203 && f.location.to_string() == "MSH-12"),
+        "{:#?}",
+        r.replay.findings
+    );
+}
+
+#[test]
+fn phlip_component_length_warnings_match_nist() {
+    // NIST reported OBX[1..3]-17[1].1 too long (warning) for this message.
+    let got = findings(
+        PHLIP,
+        "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+    );
+    for occ in 1..=3u32 {
+        assert!(
+            got.iter().any(|f| f.location.segment == "OBX"
+                && f.location.segment_number.unwrap_or(1) == occ
+                && f.location.field_number == 17
+                && f.location.component_number == Some(1)
+                && f.code == 104
+                && f.severity == baton::Severity::Warning),
+            "OBX[{occ}]-17.1: {got:#?}"
+        );
+    }
 }
