@@ -892,10 +892,6 @@ fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) 
     Ok(u8::from(r.ack_code != "AA"))
 }
 
-fn load_or_exit(path: &Path) -> Result<Workspace, u8> {
-    load_workspace(path)
-}
-
 fn cmd_sign(
     path: &Path,
     session: &str,
@@ -903,7 +899,7 @@ fn cmd_sign(
     decision: DecisionArg,
     comment: &str,
 ) -> Result<u8> {
-    let ws = match load_or_exit(path) {
+    let ws = match load_workspace(path) {
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
@@ -937,7 +933,7 @@ fn cmd_sign(
 }
 
 fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result<u8> {
-    let ws = match load_or_exit(path) {
+    let ws = match load_workspace(path) {
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
@@ -962,7 +958,7 @@ fn cmd_report(
     mask: bool,
     signer: &str,
 ) -> Result<u8> {
-    let ws = match load_or_exit(path) {
+    let ws = match load_workspace(path) {
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
@@ -1241,7 +1237,7 @@ fn cmd_disposition(
     note: String,
     owner: String,
 ) -> Result<u8> {
-    let ws = match load_or_exit(path) {
+    let ws = match load_workspace(path) {
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
@@ -1271,7 +1267,7 @@ fn cmd_disposition(
 }
 
 fn cmd_generate(path: &Path, handoff: &str, save: bool) -> Result<u8> {
-    let ws = match load_or_exit(path) {
+    let ws = match load_workspace(path) {
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
