@@ -166,6 +166,62 @@ pub enum Command {
         #[arg(long)]
         save: bool,
     },
+    /// Replay a workspace's scenarios to a receiving system's MLLP endpoint.
+    /// Exit 0: every ACK arrived and agreed with Baton's prediction; 1: otherwise.
+    Send {
+        workspace: PathBuf,
+        /// HOST:PORT of the receiver.
+        #[arg(long)]
+        to: String,
+        /// Send the mapped message (default: the source).
+        #[arg(long)]
+        mapped: bool,
+        #[arg(long = "scenario", value_name = "ID")]
+        scenarios: Vec<String>,
+        #[command(flatten)]
+        net: NetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept messages from a sending system: check, map, check, and answer with the granular ACK.
+    Listen {
+        workspace: PathBuf,
+        #[arg(long)]
+        port: u16,
+        /// Address to bind (default 127.0.0.1: this machine only).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Answer with commit ACKs (CA/CE/CR) instead of application ACKs.
+        #[arg(long)]
+        enhanced: bool,
+        /// Stand in for the receiving system: messages arrive already mapped and are
+        /// checked against the receiver's profile only.
+        #[arg(long)]
+        receiver_only: bool,
+        #[command(flatten)]
+        stop: StopArgs,
+        #[command(flatten)]
+        net: NetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Listen for the sender, forward the mapped message to the receiver, and pass its ACK back.
+    Relay {
+        workspace: PathBuf,
+        #[arg(long)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// HOST:PORT of the receiver.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        stop: StopArgs,
+        #[command(flatten)]
+        net: NetArgs,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the signed go-live report (HTML, JSON, detached signature, public key).
     Report {
         workspace: PathBuf,
@@ -226,6 +282,50 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args, Clone)]
+pub struct NetArgs {
+    /// Read and ACK timeout, milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Connection retries.
+    #[arg(long, default_value_t = 3)]
+    retries: u32,
+    /// Delay before the first retry (grows linearly), milliseconds.
+    #[arg(long, default_value_t = 200)]
+    backoff_ms: u64,
+    /// Largest message accepted, bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    max_bytes: usize,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct StopArgs {
+    /// Stop after this many messages.
+    #[arg(long)]
+    max_messages: Option<usize>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    duration_s: Option<u64>,
+}
+
+impl NetArgs {
+    fn send_options(&self, mapped: bool) -> baton::mllp::SendOptions {
+        baton::mllp::SendOptions {
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+            retries: self.retries,
+            backoff: std::time::Duration::from_millis(self.backoff_ms),
+            mapped,
+        }
+    }
+
+    fn limits(&self) -> baton::mllp::Limits {
+        baton::mllp::Limits {
+            max_bytes: self.max_bytes,
+            read_timeout: std::time::Duration::from_millis(self.timeout_ms),
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -360,6 +460,51 @@ pub fn run(command: Command) -> ExitCode {
             signer,
         } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
         Command::Verify { report } => cmd_verify(&report),
+        Command::Send {
+            workspace,
+            to,
+            mapped,
+            scenarios,
+            net,
+            json,
+        } => cmd_send(&workspace, &to, mapped, &scenarios, &net, json),
+        Command::Listen {
+            workspace,
+            port,
+            host,
+            enhanced,
+            receiver_only,
+            stop,
+            net,
+            json,
+        } => cmd_listen(
+            &workspace,
+            &host,
+            port,
+            None,
+            (enhanced, receiver_only),
+            &stop,
+            &net,
+            json,
+        ),
+        Command::Relay {
+            workspace,
+            port,
+            host,
+            to,
+            stop,
+            net,
+            json,
+        } => cmd_listen(
+            &workspace,
+            &host,
+            port,
+            Some(to),
+            (false, false),
+            &stop,
+            &net,
+            json,
+        ),
         Command::Generate {
             workspace,
             handoff,
@@ -1301,4 +1446,128 @@ fn cmd_generate(path: &Path, handoff: &str, save: bool) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+fn print_exchange(e: &baton::mllp::Exchange) -> Result<()> {
+    let status = match &e.error {
+        Some(err) => format!("ERROR {err}"),
+        None if e.mismatch => format!("MISMATCH got {} predicted {}", e.ack_code, e.predicted),
+        None => format!("{} (predicted {})", e.ack_code, e.predicted),
+    };
+    say!(
+        "{:<9} {:<22} {:<32} {:>8.1} ms  retries {}  {status}",
+        e.leg,
+        e.peer,
+        e.label,
+        e.latency_us as f64 / 1000.0,
+        e.retries
+    );
+    Ok(())
+}
+
+fn print_summary(t: &[baton::mllp::Exchange], json: bool) -> Result<()> {
+    let errors = t.iter().filter(|e| e.error.is_some()).count();
+    let mismatches = t.iter().filter(|e| e.mismatch).count();
+    let lat = baton::mllp::latency_summary(t);
+    if json {
+        let (p50, p95, max) = lat.unwrap_or((0, 0, 0));
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "exchanges": t,
+                "summary": { "messages": t.len(), "errors": errors, "mismatches": mismatches, "latency_us": { "p50": p50, "p95": p95, "max": max } }
+            }))?
+        );
+    } else {
+        let lat = lat
+            .map(|(a, b, c)| {
+                format!(
+                    "; latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                    a as f64 / 1e3,
+                    b as f64 / 1e3,
+                    c as f64 / 1e3
+                )
+            })
+            .unwrap_or_default();
+        say!(
+            "{} exchanges, {errors} errors, {mismatches} disagreements with Baton's receipt{lat}",
+            t.len()
+        );
+    }
+    Ok(())
+}
+
+fn cmd_send(
+    path: &Path,
+    to: &str,
+    mapped: bool,
+    only: &[String],
+    net: &NetArgs,
+    json: bool,
+) -> Result<u8> {
+    let ws = match load_workspace(path) {
+        Ok(ws) => ws,
+        Err(c) => return Ok(c),
+    };
+    let t = baton::mllp::send(&ws, to, &net.send_options(mapped), &net.limits(), only);
+    if !json {
+        for e in &t {
+            print_exchange(e)?;
+        }
+    }
+    print_summary(&t, json)?;
+    Ok(u8::from(t.iter().any(|e| e.error.is_some() || e.mismatch)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_listen(
+    path: &Path,
+    host: &str,
+    port: u16,
+    forward: Option<String>,
+    (enhanced, receiver_only): (bool, bool),
+    stop: &StopArgs,
+    net: &NetArgs,
+    json: bool,
+) -> Result<u8> {
+    let ws = match load_workspace(path) {
+        Ok(ws) => std::sync::Arc::new(ws),
+        Err(c) => return Ok(c),
+    };
+    let listener = std::net::TcpListener::bind((host, port))
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    eprintln!(
+        "baton: listening on {}{}",
+        listener.local_addr()?,
+        forward
+            .as_ref()
+            .map(|t| format!(", relaying to {t}"))
+            .unwrap_or_default()
+    );
+    let options = baton::mllp::ListenOptions {
+        ack_mode: if enhanced {
+            baton::mllp::AckMode::Enhanced
+        } else {
+            baton::mllp::AckMode::Original
+        },
+        limits: net.limits(),
+        max_messages: stop.max_messages,
+        duration: stop.duration_s.map(std::time::Duration::from_secs),
+        forward: forward.map(|t| (t, net.send_options(true))),
+        receiver_only,
+    };
+    let live = std::sync::Arc::new(baton::mllp::Live::default());
+    baton::mllp::listen(ws, listener, options, live.clone())?;
+    let t = live
+        .transcript
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
+    if !json {
+        for e in &t {
+            print_exchange(e)?;
+        }
+    }
+    print_summary(&t, json)?;
+    Ok(u8::from(t.iter().any(|e| e.error.is_some())))
 }

@@ -24,6 +24,7 @@ pub mod hl7;
 pub mod import;
 pub mod inspect;
 pub mod mapping;
+pub mod mllp;
 pub mod profile;
 pub mod replay;
 pub mod report;

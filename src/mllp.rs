@@ -1,0 +1,607 @@
+//! MLLP (0x0B … 0x1C 0x0D) over TCP: framing with a size limit, and the
+//! three ways Baton sits in a live conversation: send scenarios to a
+//! receiver, listen for a sender (answering with the granular receipt), and
+//! relay between the two. Every exchange becomes a transcript entry.
+
+use std::io::{BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::hl7;
+use crate::replay;
+use crate::workspace::Workspace;
+
+pub const START: u8 = 0x0B;
+pub const END: [u8; 2] = [0x1C, 0x0D];
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest message accepted, in bytes.
+    pub max_bytes: usize,
+    /// How long a read may wait for the next byte of a started frame, or for
+    /// the first byte of the next one on an idle connection.
+    pub read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 16 * 1024 * 1024,
+            read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("message over the {limit}-byte limit")]
+    TooLarge { limit: usize },
+    #[error("the connection closed in the middle of a message (no end bytes 0x1C 0x0D)")]
+    Truncated,
+    #[error("no data for {0:?}")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes one framed message.
+pub fn write_frame(w: &mut impl Write, message: &[u8]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(message.len() + 3);
+    buf.push(START);
+    buf.extend_from_slice(message);
+    buf.extend_from_slice(&END);
+    w.write_all(&buf)?;
+    w.flush()
+}
+
+/// A frame read from a stream, with how many stray bytes came before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub payload: Vec<u8>,
+    pub garbage: usize,
+}
+
+/// Reads the next frame. `Ok(None)`: the peer closed the connection between
+/// frames. Bytes before the start byte are skipped and counted.
+pub fn read_frame(r: &mut impl Read, limits: &Limits) -> Result<Option<Frame>, FrameError> {
+    let mut byte = [0u8; 1];
+    let mut garbage = 0usize;
+    // Find the start byte.
+    loop {
+        match r.read(&mut byte) {
+            Ok(0) => {
+                return if garbage == 0 {
+                    Ok(None)
+                } else {
+                    Err(FrameError::Truncated)
+                };
+            }
+            Ok(_) if byte[0] == START => break,
+            Ok(_) => {
+                garbage += 1;
+                if garbage > limits.max_bytes {
+                    return Err(FrameError::TooLarge {
+                        limit: limits.max_bytes,
+                    });
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(FrameError::Timeout(limits.read_timeout));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut payload = Vec::new();
+    loop {
+        match r.read(&mut byte) {
+            Ok(0) => return Err(FrameError::Truncated),
+            Ok(_) => {
+                payload.push(byte[0]);
+                if payload.ends_with(&END) {
+                    payload.truncate(payload.len() - 2);
+                    return Ok(Some(Frame { payload, garbage }));
+                }
+                if payload.len() > limits.max_bytes + 2 {
+                    return Err(FrameError::TooLarge {
+                        limit: limits.max_bytes,
+                    });
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(FrameError::Timeout(limits.read_timeout));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// One message exchanged, as recorded in the transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exchange {
+    /// `send`, `listen`, `relay-in` or `relay-out`.
+    pub leg: String,
+    pub peer: String,
+    /// Scenario id (send) or message control id (listen, relay).
+    pub label: String,
+    pub message: String,
+    /// The ACK received (send, relay-out) or sent (listen, relay-in).
+    pub ack: String,
+    /// MSA-1 of that ACK.
+    pub ack_code: String,
+    /// Baton's own predicted receipt code for the message.
+    pub predicted: String,
+    /// The receiver's ACK disagrees with the prediction.
+    pub mismatch: bool,
+    pub latency_us: u64,
+    pub retries: u32,
+    /// What went wrong, if anything (timeout, closed, too large…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Stray bytes before the start byte.
+    pub garbage_bytes: usize,
+}
+
+/// MSA-1 of an ACK text ("" when absent).
+pub fn ack_code_of(ack: &str) -> String {
+    hl7::parse_one(ack)
+        .ok()
+        .and_then(|m| m.get(&"MSA-1".parse().ok()?).map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn as_text(bytes: &[u8]) -> String {
+    hl7::decode_bytes(bytes).0
+}
+
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    pub timeout: Duration,
+    pub retries: u32,
+    pub backoff: Duration,
+    /// Send the mapped message instead of the source.
+    pub mapped: bool,
+}
+
+fn connect(addr: &str, o: &SendOptions) -> Result<(TcpStream, u32), String> {
+    let mut attempt = 0;
+    loop {
+        let res = addr
+            .to_socket_addrs()
+            .map_err(|e| format!("{addr}: {e}"))
+            .and_then(|mut a| a.next().ok_or_else(|| format!("{addr}: no address")))
+            .and_then(|sa| {
+                TcpStream::connect_timeout(&sa, o.timeout).map_err(|e| format!("{addr}: {e}"))
+            });
+        match res {
+            Ok(s) => return Ok((s, attempt)),
+            Err(e) if attempt >= o.retries => return Err(e),
+            Err(_) => {
+                std::thread::sleep(o.backoff * (attempt + 1));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Sends one message and waits for its ACK.
+pub fn exchange(
+    addr: &str,
+    message: &str,
+    o: &SendOptions,
+    limits: &Limits,
+) -> (String, u32, u64, Option<String>, usize) {
+    let start = Instant::now();
+    let (mut stream, retries) = match connect(addr, o) {
+        Ok(x) => x,
+        Err(e) => {
+            return (
+                String::new(),
+                o.retries,
+                0,
+                Some(format!("could not connect: {e}")),
+                0,
+            );
+        }
+    };
+    let _ = stream.set_read_timeout(Some(o.timeout));
+    let _ = stream.set_write_timeout(Some(o.timeout));
+    if let Err(e) = write_frame(&mut stream, message.as_bytes()) {
+        return (
+            String::new(),
+            retries,
+            0,
+            Some(format!("could not send: {e}")),
+            0,
+        );
+    }
+    let mut reader = BufReader::new(stream);
+    let lim = Limits {
+        read_timeout: o.timeout,
+        ..*limits
+    };
+    let result = read_frame(&mut reader, &lim);
+    let latency = start.elapsed().as_micros() as u64;
+    match result {
+        Ok(Some(f)) => (as_text(&f.payload), retries, latency, None, f.garbage),
+        Ok(None) => (
+            String::new(),
+            retries,
+            latency,
+            Some("the receiver closed the connection without an ACK".into()),
+            0,
+        ),
+        Err(e) => (
+            String::new(),
+            retries,
+            latency,
+            Some(format!("no ACK: {e}")),
+            0,
+        ),
+    }
+}
+
+/// Replays every scenario of a workspace to a receiver's MLLP endpoint.
+pub fn send(
+    ws: &Workspace,
+    addr: &str,
+    o: &SendOptions,
+    limits: &Limits,
+    only: &[String],
+) -> Vec<Exchange> {
+    let mut out = Vec::new();
+    for s in &ws.scenarios {
+        if !only.is_empty() && !only.contains(&s.id) {
+            continue;
+        }
+        let r = replay::replay_scenario(ws, s);
+        let text = if o.mapped && !r.replay.mapped_text.is_empty() {
+            r.replay.mapped_text.clone()
+        } else {
+            r.replay
+                .source_text
+                .replace("\r\n", "\r")
+                .replace('\n', "\r")
+        };
+        let (ack, retries, latency_us, error, garbage_bytes) = exchange(addr, &text, o, limits);
+        let ack_code = ack_code_of(&ack);
+        let predicted = r.replay.ack_code.clone();
+        out.push(Exchange {
+            leg: "send".into(),
+            peer: addr.to_string(),
+            label: s.id.clone(),
+            message: text,
+            mismatch: error.is_none() && !ack_code.is_empty() && !agrees(&ack_code, &predicted),
+            ack,
+            ack_code,
+            predicted,
+            latency_us,
+            retries,
+            error,
+            garbage_bytes,
+        });
+    }
+    out
+}
+
+/// AA/CA agree with AA; AE/CE with AE; AR/CR with AR.
+pub fn agrees(received: &str, predicted: &str) -> bool {
+    let norm = |c: &str| c.chars().nth(1).unwrap_or(' ');
+    norm(received) == norm(predicted)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckMode {
+    /// The application ACK (AA/AE/AR) with its ERR segments.
+    Original,
+    /// A commit ACK (CA/CE/CR).
+    Enhanced,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
+    pub ack_mode: AckMode,
+    pub limits: Limits,
+    /// Stop after this many messages.
+    pub max_messages: Option<usize>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Relay: forward the mapped (or source) message here and pass its ACK back.
+    pub forward: Option<(String, SendOptions)>,
+    /// Stand in for the receiving system: check against the receiver's
+    /// profile only (the message is already mapped), no mapping.
+    pub receiver_only: bool,
+}
+
+/// Live counters a window can show while listening.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub connections: AtomicUsize,
+    pub messages: AtomicUsize,
+    pub errors: AtomicUsize,
+    pub stop: AtomicBool,
+    pub transcript: Mutex<Vec<Exchange>>,
+}
+
+fn commit_ack(source: &str, code: &str) -> String {
+    let ctrl = hl7::parse_one(source)
+        .ok()
+        .map(|m| m.control_id().to_string())
+        .unwrap_or_default();
+    format!("MSH|^~\\&|||||||ACK|ACK{ctrl}|P|2.5.1\rMSA|{code}|{ctrl}\r")
+}
+
+fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions, live: &Live) {
+    live.connections.fetch_add(1, Ordering::Relaxed);
+    let _ = stream.set_read_timeout(Some(o.limits.read_timeout));
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        if live.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let frame = read_frame(&mut reader, &o.limits);
+        let start = Instant::now();
+        let frame = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let fatal = !matches!(e, FrameError::Timeout(_));
+                if fatal {
+                    live.errors.fetch_add(1, Ordering::Relaxed);
+                    record(
+                        live,
+                        Exchange {
+                            leg: "listen".into(),
+                            peer: peer.to_string(),
+                            label: String::new(),
+                            message: String::new(),
+                            ack: String::new(),
+                            ack_code: String::new(),
+                            predicted: String::new(),
+                            mismatch: false,
+                            latency_us: 0,
+                            retries: 0,
+                            error: Some(e.to_string()),
+                            garbage_bytes: 0,
+                        },
+                    );
+                    if let FrameError::TooLarge { .. } = e {
+                        let _ = write_frame(&mut writer, commit_ack("", "AR").as_bytes());
+                    }
+                }
+                break; // idle timeout, closed mid-frame or too large: drop the connection
+            }
+        };
+        let text = as_text(&frame.payload);
+        let parsed = hl7::parse_one(&text);
+        let handoff = match &parsed {
+            Ok(m) => ws
+                .handoff_for_type(&m.message_type())
+                .or(ws.handoffs.first()),
+            Err(_) => ws.handoffs.first(),
+        };
+        let Some(handoff) = handoff else { break };
+        let r = if o.receiver_only {
+            let mut stand_in = handoff.clone();
+            stand_in.sender = stand_in.receiver.clone();
+            stand_in.rules = crate::mapping::Rules {
+                mode: crate::mapping::Mode::Passthrough,
+                description: String::new(),
+                rules: Vec::new(),
+            };
+            replay::replay_text(&stand_in, &ws.tables, &text)
+        } else {
+            replay::replay_text(handoff, &ws.tables, &text)
+        };
+        let label = parsed
+            .as_ref()
+            .map(|m| m.control_id().to_string())
+            .unwrap_or_default();
+        let (ack, leg_error, forwarded) = match &o.forward {
+            Some((to, so)) => {
+                let out = if r.mapped_text.is_empty() {
+                    text.clone()
+                } else {
+                    r.mapped_text.clone()
+                };
+                let (ack, retries, latency_us, error, garbage_bytes) =
+                    exchange(to, &out, so, &o.limits);
+                let ack_code = ack_code_of(&ack);
+                record(
+                    live,
+                    Exchange {
+                        leg: "relay-out".into(),
+                        peer: to.clone(),
+                        label: label.clone(),
+                        message: out,
+                        mismatch: error.is_none()
+                            && !ack_code.is_empty()
+                            && !agrees(&ack_code, &r.ack_code),
+                        ack: ack.clone(),
+                        ack_code,
+                        predicted: r.ack_code.clone(),
+                        latency_us,
+                        retries,
+                        error: error.clone(),
+                        garbage_bytes,
+                    },
+                );
+                // The receiver's ACK goes back; without one, the sender hears AE.
+                let back = if ack.is_empty() {
+                    commit_ack(&text, "AE")
+                } else {
+                    ack
+                };
+                (back, error, true)
+            }
+            None => {
+                let ack = match o.ack_mode {
+                    AckMode::Original => r.ack.clone(),
+                    AckMode::Enhanced => commit_ack(
+                        &text,
+                        if r.ack_code == "AR" && parsed.is_err() {
+                            "CR"
+                        } else {
+                            "CA"
+                        },
+                    ),
+                };
+                (ack, None, false)
+            }
+        };
+        let write_err = write_frame(&mut writer, ack.as_bytes()).err();
+        live.messages.fetch_add(1, Ordering::Relaxed);
+        if write_err.is_some() || leg_error.is_some() {
+            live.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        record(
+            live,
+            Exchange {
+                leg: if forwarded {
+                    "relay-in".into()
+                } else {
+                    "listen".into()
+                },
+                peer: peer.to_string(),
+                label,
+                message: text,
+                ack_code: ack_code_of(&ack),
+                ack,
+                predicted: r.ack_code.clone(),
+                mismatch: false,
+                latency_us: start.elapsed().as_micros() as u64,
+                retries: 0,
+                error: write_err.map(|e| format!("could not send the ACK: {e}")),
+                garbage_bytes: frame.garbage,
+            },
+        );
+        if o.max_messages
+            .is_some_and(|m| live.messages.load(Ordering::Relaxed) >= m)
+        {
+            live.stop.store(true, Ordering::Relaxed);
+            break;
+        }
+    }
+}
+
+fn record(live: &Live, e: Exchange) {
+    if let Ok(mut t) = live.transcript.lock() {
+        t.push(e);
+    }
+}
+
+/// Listens until stopped (by `live.stop`, the message count or the
+/// duration); each connection is served on its own thread.
+pub fn listen(
+    ws: Arc<Workspace>,
+    listener: TcpListener,
+    o: ListenOptions,
+    live: Arc<Live>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let started = Instant::now();
+    let mut threads = Vec::new();
+    loop {
+        if live.stop.load(Ordering::Relaxed) || o.duration.is_some_and(|d| started.elapsed() >= d) {
+            live.stop.store(true, Ordering::Relaxed);
+            break;
+        }
+        match listener.accept() {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nonblocking(false);
+                let (ws, o, live) = (ws.clone(), o.clone(), live.clone());
+                threads.push(std::thread::spawn(move || {
+                    handle(&ws, stream, peer, &o, &live)
+                }));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => return Err(e),
+        }
+        threads.retain(|t| !t.is_finished());
+    }
+    // Give open connections a moment to finish their last exchange.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// Latency percentiles of a transcript, in microseconds: (p50, p95, max).
+pub fn latency_summary(t: &[Exchange]) -> Option<(u64, u64, u64)> {
+    let mut v: Vec<u64> = t
+        .iter()
+        .filter(|e| e.error.is_none() && e.latency_us > 0)
+        .map(|e| e.latency_us)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    Some((at(0.5), at(0.95), v[v.len() - 1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> Limits {
+        Limits {
+            max_bytes: 64,
+            read_timeout: Duration::from_millis(100),
+        }
+    }
+
+    #[test]
+    fn frames_round_trip_and_skip_garbage() {
+        let mut buf = b"junk\n".to_vec();
+        write_frame(&mut buf, b"MSH|^~\\&|A").unwrap();
+        write_frame(&mut buf, b"MSH|^~\\&|B").unwrap();
+        let mut r = &buf[..];
+        let f = read_frame(&mut r, &lim()).unwrap().unwrap();
+        assert_eq!((f.payload.as_slice(), f.garbage), (&b"MSH|^~\\&|A"[..], 5));
+        let f = read_frame(&mut r, &lim()).unwrap().unwrap();
+        assert_eq!(f.payload, b"MSH|^~\\&|B");
+        assert!(read_frame(&mut r, &lim()).unwrap().is_none());
+    }
+
+    #[test]
+    fn truncated_and_oversized_frames_are_errors() {
+        let mut r = &b"\x0bMSH|^~\\&|no end"[..];
+        assert!(matches!(
+            read_frame(&mut r, &lim()),
+            Err(FrameError::Truncated)
+        ));
+        let big = [vec![START], vec![b'x'; 200], END.to_vec()].concat();
+        let mut r = &big[..];
+        assert!(matches!(
+            read_frame(&mut r, &lim()),
+            Err(FrameError::TooLarge { limit: 64 })
+        ));
+    }
+
+    #[test]
+    fn ack_codes_agree_across_modes() {
+        assert!(agrees("CA", "AA") && agrees("AE", "AE") && !agrees("AA", "AE"));
+        assert_eq!(ack_code_of("MSH|^~\\&|A\rMSA|AE|1\r"), "AE");
+    }
+}
