@@ -298,6 +298,9 @@ pub struct NetArgs {
     /// Largest message accepted, bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_bytes: usize,
+    /// Capture every exchange into this session of the workspace.
+    #[arg(long)]
+    session: Option<String>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -1509,7 +1512,15 @@ fn cmd_send(
         Ok(ws) => ws,
         Err(c) => return Ok(c),
     };
+    if let Some(name) = &net.session {
+        baton::session::check_name(name)?;
+    }
     let t = baton::mllp::send(&ws, to, &net.send_options(mapped), &net.limits(), only);
+    if let Some(name) = &net.session {
+        for e in &t {
+            baton::session::append(&ws.root, name, baton::session::Event::Exchange(e.clone()))?;
+        }
+    }
     if !json {
         for e in &t {
             print_exchange(e)?;
@@ -1556,7 +1567,13 @@ fn cmd_listen(
         forward: forward.map(|t| (t, net.send_options(true))),
         receiver_only,
     };
-    let live = std::sync::Arc::new(baton::mllp::Live::default());
+    if let Some(name) = &net.session {
+        baton::session::check_name(name)?;
+    }
+    let live = std::sync::Arc::new(baton::mllp::Live {
+        capture: net.session.clone().map(|n| (ws.root.clone(), n)),
+        ..Default::default()
+    });
     baton::mllp::listen(ws, listener, options, live.clone())?;
     let t = live
         .transcript

@@ -130,7 +130,7 @@ pub fn read_frame(r: &mut impl Read, limits: &Limits) -> Result<Option<Frame>, F
 }
 
 /// One message exchanged, as recorded in the transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Exchange {
     /// `send`, `listen`, `relay-in` or `relay-out`.
     pub leg: String,
@@ -149,7 +149,7 @@ pub struct Exchange {
     pub latency_us: u64,
     pub retries: u32,
     /// What went wrong, if anything (timeout, closed, too large…).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Stray bytes before the start byte.
     pub garbage_bytes: usize,
@@ -334,6 +334,8 @@ pub struct Live {
     pub errors: AtomicUsize,
     pub stop: AtomicBool,
     pub transcript: Mutex<Vec<Exchange>>,
+    /// When set, every exchange is also appended to this session (workspace root, name).
+    pub capture: Option<(std::path::PathBuf, String)>,
 }
 
 fn commit_ack(source: &str, code: &str) -> String {
@@ -501,6 +503,11 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
 }
 
 fn record(live: &Live, e: Exchange) {
+    if let Some((root, name)) = &live.capture
+        && crate::session::append(root, name, crate::session::Event::Exchange(e.clone())).is_err()
+    {
+        live.errors.fetch_add(1, Ordering::Relaxed);
+    }
     if let Ok(mut t) = live.transcript.lock() {
         t.push(e);
     }

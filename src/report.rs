@@ -78,6 +78,8 @@ pub struct ReportModel {
     pub signoffs: Vec<ReportSignoff>,
     /// Gap analysis per handoff, with the teams' dispositions.
     pub gaps: Vec<ReportGaps>,
+    /// Live MLLP exchanges captured in the session.
+    pub exchanges: Vec<crate::mllp::Exchange>,
     pub go_live: GoLive,
 }
 
@@ -231,6 +233,7 @@ pub fn build(
     let mut comments = Vec::new();
     let mut waivers = Vec::new();
     let mut signoffs = Vec::new();
+    let mut exchanges = Vec::new();
     for rec in &session.records {
         match &rec.event {
             Event::Comment {
@@ -284,6 +287,11 @@ pub fn build(
                 comment: m(comment),
                 status: session::signoff_status(rec, &digest).unwrap_or(SignoffStatus::Invalid),
                 public_key: public_key.clone(),
+            }),
+            Event::Exchange(x) => exchanges.push(crate::mllp::Exchange {
+                message: m(&x.message),
+                ack: m(&x.ack),
+                ..x.clone()
             }),
             Event::Run { .. } | Event::Disposition { .. } => {}
         }
@@ -350,6 +358,7 @@ pub fn build(
         })
         .collect();
     ReportModel {
+        exchanges,
         gaps,
         title: format!("Go-live report: {}", ws.name),
         workspace: ws.name.clone(),
@@ -572,6 +581,26 @@ pub fn render_html(r: &ReportModel) -> String {
                 esc(&row.path),
                 esc(&row.name),
                 esc(&row.covered_by.join(", "))
+            ));
+        }
+        h.push_str("</table>\n");
+    }
+    if !r.exchanges.is_empty() {
+        h.push_str(&format!("<h2>Live exchanges ({})</h2>\n<table><tr><th>Leg</th><th>Peer</th><th>Message</th><th>ACK</th><th>Predicted</th><th>Latency</th><th>Note</th></tr>", r.exchanges.len()));
+        for x in &r.exchanges {
+            let note = match (&x.error, x.mismatch) {
+                (Some(e), _) => esc(e),
+                (None, true) => "receiver disagrees with Baton's receipt".into(),
+                _ => String::new(),
+            };
+            h.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} ms</td><td>{note}</td></tr>",
+                esc(&x.leg),
+                esc(&x.peer),
+                esc(&x.label),
+                esc(&x.ack_code),
+                esc(&x.predicted),
+                x.latency_us as f64 / 1000.0
             ));
         }
         h.push_str("</table>\n");

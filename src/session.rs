@@ -94,6 +94,8 @@ pub enum Event {
         /// YYYY-MM-DD; the waiver lapses after it.
         expires: String,
     },
+    /// One live MLLP exchange (send, listen or relay), captured as it happened.
+    Exchange(crate::mllp::Exchange),
     /// What the teams decided about an open gap of the gap analysis.
     Disposition {
         by: Person,
@@ -210,6 +212,7 @@ pub fn append(workspace_root: &Path, session: &str, event: Event) -> Result<Reco
         Event::Comment { .. } => "comment",
         Event::Waiver { .. } => "waiver",
         Event::Disposition { .. } => "disposition",
+        Event::Exchange(_) => "exchange",
         Event::Signoff { .. } => "signoff",
     };
     let id = format!("{}-{}-{kind}", at.replace([':', '-'], ""), random_hex(4)?);

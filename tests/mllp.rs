@@ -6,6 +6,8 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const W: &str = "test-scenarios/lab-orders-results";
 
 fn free_port() -> u16 {
@@ -300,6 +302,82 @@ fn a_receiver_that_never_acks_times_out_and_is_recorded() {
             .contains("could not connect")
     );
     holder.join().unwrap();
+}
+
+#[test]
+fn exchanges_are_captured_in_the_session_and_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    common::copy_dir(std::path::Path::new(W), &ws);
+    let wss = ws.to_str().unwrap();
+    let port = free_port();
+    let listener = start(
+        baton(&[
+            "listen",
+            wss,
+            "--port",
+            &port.to_string(),
+            "--max-messages",
+            "2",
+            "--duration-s",
+            "30",
+            "--session",
+            "live",
+            "--json",
+        ]),
+        port,
+    );
+    let out = baton(&[
+        "send",
+        wss,
+        "--to",
+        &format!("127.0.0.1:{port}"),
+        "--scenario",
+        "orders-01-happy",
+        "--scenario",
+        "orders-09-unmapped-priority",
+        "--session",
+        "live",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    finish(listener);
+    let s = baton::session::load(&ws, "live").unwrap();
+    let legs: Vec<String> = s
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            baton::session::Event::Exchange(x) => Some(x.leg.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(legs.iter().filter(|l| *l == "send").count(), 2);
+    assert_eq!(legs.iter().filter(|l| *l == "listen").count(), 2);
+    let report = dir.path().join("r.html");
+    let o = baton(&[
+        "report",
+        wss,
+        "--session",
+        "live",
+        "--out",
+        report.to_str().unwrap(),
+    ])
+    .env("BATON_CONFIG_DIR", dir.path().join("cfg"))
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let html = std::fs::read_to_string(report).unwrap();
+    assert!(
+        html.contains("Live exchanges (4)"),
+        "transcripts go into the report"
+    );
+    assert!(!html.contains("Delgado"), "masked there too");
 }
 
 #[test]

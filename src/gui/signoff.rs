@@ -172,6 +172,17 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     Event::Waiver { by, scenario, path, reason, owner, expires, .. } => {
                         ui.label(format!("waiver by {} on {scenario} {path}: {reason} (owner {owner}, expires {expires})", by.name));
                     }
+                    Event::Exchange(x) => {
+                        ui.label(format!(
+                            "{} {} {}: {} (predicted {}){}",
+                            x.leg,
+                            x.peer,
+                            x.label,
+                            x.ack_code,
+                            x.predicted,
+                            x.error.as_ref().map(|e| format!(" error: {e}")).unwrap_or_default()
+                        ));
+                    }
                     Event::Disposition { by, handoff, path, disposition, note, owner } => {
                         ui.label(format!("gap {handoff} {path}: {disposition} by {} — {note} (owner {owner})", by.name));
                     }
