@@ -329,3 +329,71 @@ fn gaps_get_dispositions_and_generated_scenarios_are_saved() {
     );
     assert!(ws.join("scenarios/gen-orders-missing-pid-7.toml").exists() || first.contains("PID-7"));
 }
+
+#[test]
+fn live_panel_listens_and_shows_each_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_dir(
+        std::path::Path::new("test-scenarios/lab-orders-results"),
+        &ws,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut h = open(ws.to_str().unwrap());
+    h.step();
+    h.get_by_label("Live").click();
+    h.run_steps(2);
+    h.get_by_label("Port").click();
+    h.run_steps(1);
+    h.state_mut().live.port.clear();
+    h.get_by_label("Port").type_text(&port.to_string());
+    h.run_steps(1);
+    h.get_by_label("Start listening").click();
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("Listening on 127.0.0.1:{port}"));
+    // A sender sends the unmapped-language order over real MLLP.
+    let msg = std::fs::read_to_string(
+        "test-scenarios/lab-orders-results/messages/orm-o01-lipid-panel.hl7",
+    )
+    .unwrap()
+    .replace('\n', "\r")
+    .replace("spa^Spanish^ISO6392", "Tagalog");
+    let opts = baton::mllp::SendOptions {
+        timeout: Duration::from_secs(10),
+        retries: 2,
+        backoff: Duration::from_millis(50),
+        mapped: false,
+    };
+    let (ack, _, _, err, _) = baton::mllp::exchange(
+        &format!("127.0.0.1:{port}"),
+        &msg,
+        &opts,
+        &baton::mllp::Limits::default(),
+    );
+    assert!(err.is_none(), "{err:?}");
+    assert!(ack.contains("MSA|AE|ORD000123"));
+    let start = Instant::now();
+    while h.state().live.transcript().is_empty() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+    h.get_by_label_contains("1 messages · 0 errors");
+    h.get_by_label("ORD000123").click();
+    h.run_steps(2);
+    h.get_by_label_contains("ORD000123: 41 accepted, 3 transformed, 1 rejected, 1 dropped");
+    // Captured into the session too.
+    let s = baton::session::load(&ws, "go-live").unwrap();
+    assert!(
+        s.records
+            .iter()
+            .any(|r| matches!(r.event, baton::session::Event::Exchange(_)))
+    );
+    h.get_by_label("Stop").click();
+    h.run_steps(2);
+    h.get_by_label("Start listening");
+}

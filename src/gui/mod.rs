@@ -6,6 +6,7 @@ mod fields;
 mod gaps;
 mod handoff;
 mod inspect;
+mod live;
 mod message;
 mod problems;
 mod receipt;
@@ -72,6 +73,7 @@ pub enum Tab {
     Receipt,
     Handoff,
     Gaps,
+    Live,
     Session,
 }
 
@@ -136,6 +138,8 @@ pub struct App {
     /// The gap selected in the Gaps tab, and the note for its disposition.
     pub gap_selected: Option<String>,
     pub gap_note: String,
+    /// The live MLLP panel.
+    pub live: live::LiveState,
     /// Generated scenarios under review, and whether each is to be saved.
     pub generated: Vec<(crate::generate::Generated, bool)>,
     masker: Option<crate::report::Masker>,
@@ -189,6 +193,7 @@ impl App {
             gap_selected: None,
             gap_note: String::new(),
             generated: Vec::new(),
+            live: live::LiveState::default(),
             masker: None,
             commands: Vec::new(),
             job: None,
@@ -388,6 +393,7 @@ impl App {
 
     fn open_workspace(&mut self, path: &Path) {
         self.cancel();
+        self.live.stop();
         self.problems.clear();
         self.selected = None;
         self.selected_field = None;
@@ -861,7 +867,7 @@ impl App {
             self.central(ui);
         }
         self.apply_commands(Some(&ctx));
-        if self.is_running() || self.is_reading() {
+        if self.is_running() || self.is_reading() || self.live.running.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
@@ -1033,6 +1039,7 @@ impl App {
                     (Tab::Receipt, "Receipt"),
                     (Tab::Handoff, "Handoff"),
                     (Tab::Gaps, "Gaps"),
+                    (Tab::Live, "Live"),
                     (Tab::Session, "Session and sign-off"),
                 ] {
                     ui.selectable_value(&mut self.tab, tab, label);
@@ -1045,6 +1052,7 @@ impl App {
                 Tab::Receipt => receipt::ui(self, ui, result.as_ref()),
                 Tab::Handoff => handoff::ui(ui, &ws),
                 Tab::Gaps => gaps::ui(self, ui),
+                Tab::Live => live::ui(self, ui),
                 Tab::Session => signoff::ui(self, ui),
             }
         });
@@ -1107,6 +1115,7 @@ pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error>
                     "handoff" => Tab::Handoff,
                     "session" => Tab::Session,
                     "gaps" => Tab::Gaps,
+                    "live" => Tab::Live,
                     _ => Tab::Fields,
                 };
             }

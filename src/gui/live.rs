@@ -1,0 +1,336 @@
+//! The live panel: Baton listening for a sender (or relaying to the
+//! receiver) while both teams watch: connection state, counts, error rate,
+//! latency percentiles and histogram, every exchange, and the per-field
+//! account of the one selected.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+
+use super::{App, style};
+use crate::mllp::{self, Exchange, Live};
+
+pub struct LiveState {
+    pub port: String,
+    pub relay_to: String,
+    pub relay: bool,
+    pub running: Option<(Arc<Live>, String)>,
+    pub selected: Option<usize>,
+    pub error: Option<String>,
+}
+
+impl Default for LiveState {
+    fn default() -> Self {
+        LiveState {
+            port: "2575".into(),
+            relay_to: String::new(),
+            relay: false,
+            running: None,
+            selected: None,
+            error: None,
+        }
+    }
+}
+
+impl LiveState {
+    /// Starts listening on 127.0.0.1:port on a background thread.
+    pub fn start(
+        &mut self,
+        app_ws: Option<Arc<crate::Workspace>>,
+        session: Option<(std::path::PathBuf, String)>,
+    ) {
+        let Some(ws) = app_ws else { return };
+        let port: u16 = match self.port.trim().parse() {
+            Ok(p) => p,
+            Err(_) => {
+                self.error = Some(format!("`{}` is not a port number", self.port));
+                return;
+            }
+        };
+        let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(l) => l,
+            Err(e) => {
+                self.error = Some(format!("cannot listen on 127.0.0.1:{port}: {e}"));
+                return;
+            }
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let forward = (self.relay && !self.relay_to.trim().is_empty()).then(|| {
+            (
+                self.relay_to.trim().to_string(),
+                mllp::SendOptions {
+                    timeout: std::time::Duration::from_secs(10),
+                    retries: 3,
+                    backoff: std::time::Duration::from_millis(200),
+                    mapped: true,
+                },
+            )
+        });
+        let options = mllp::ListenOptions {
+            ack_mode: mllp::AckMode::Original,
+            limits: mllp::Limits::default(),
+            max_messages: None,
+            duration: None,
+            forward,
+            receiver_only: false,
+        };
+        let live = Arc::new(Live {
+            capture: session,
+            ..Default::default()
+        });
+        let l2 = live.clone();
+        std::thread::spawn(move || {
+            let _ = mllp::listen(ws, listener, options, l2);
+        });
+        self.error = None;
+        self.running = Some((live, addr));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some((live, _)) = &self.running {
+            live.stop.store(true, Ordering::Relaxed);
+        }
+        self.running = None;
+    }
+
+    pub fn transcript(&self) -> Vec<Exchange> {
+        self.running
+            .as_ref()
+            .and_then(|(l, _)| l.transcript.lock().ok().map(|t| t.clone()))
+            .unwrap_or_default()
+    }
+}
+
+fn histogram(ui: &mut egui::Ui, t: &[Exchange]) {
+    let lat: Vec<f64> = t
+        .iter()
+        .filter(|e| e.error.is_none() && e.latency_us > 0)
+        .map(|e| e.latency_us as f64 / 1000.0)
+        .collect();
+    let (w, h) = (320.0, 60.0);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(w, h), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_stroke(
+        rect,
+        2.0,
+        egui::Stroke::new(1.0, ui.visuals().weak_text_color()),
+        egui::StrokeKind::Inside,
+    );
+    let Some(max) = lat
+        .iter()
+        .cloned()
+        .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    else {
+        return;
+    };
+    let buckets = 16usize;
+    let mut counts = vec![0usize; buckets];
+    for x in &lat {
+        let i = ((x / max.max(1e-9)) * (buckets as f64 - 1.0)).round() as usize;
+        counts[i.min(buckets - 1)] += 1;
+    }
+    let top = *counts.iter().max().unwrap_or(&1) as f32;
+    let bw = w / buckets as f32;
+    for (i, c) in counts.iter().enumerate() {
+        let bh = (*c as f32 / top) * (h - 4.0);
+        let r = egui::Rect::from_min_size(
+            egui::pos2(rect.left() + i as f32 * bw + 1.0, rect.bottom() - bh - 2.0),
+            egui::vec2(bw - 2.0, bh),
+        );
+        painter.rect_filled(r, 1.0, style::BLUE);
+    }
+    ui.label(
+        RichText::new(format!("latency 0 – {max:.1} ms"))
+            .small()
+            .weak(),
+    );
+}
+
+pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    let ws = app.workspace.clone();
+    let capture = app
+        .workspace
+        .as_ref()
+        .map(|w| (w.root.clone(), app.session.name.clone()))
+        .filter(|(_, n)| crate::session::check_name(n).is_ok());
+    let s = &mut app.live;
+    ui.horizontal(|ui| {
+        let l = ui.label("Port");
+        ui.add_enabled(
+            s.running.is_none(),
+            egui::TextEdit::singleline(&mut s.port).desired_width(70.0),
+        )
+        .labelled_by(l.id);
+        ui.checkbox(&mut s.relay, "Relay to");
+        let l = ui.label("receiver");
+        ui.add_enabled(
+            s.running.is_none() && s.relay,
+            egui::TextEdit::singleline(&mut s.relay_to)
+                .hint_text("host:port")
+                .desired_width(160.0),
+        )
+        .labelled_by(l.id);
+        if s.running.is_none() {
+            if ui.button("Start listening").clicked() {
+                s.start(ws, capture);
+            }
+        } else if ui.button("Stop").clicked() {
+            s.stop();
+        }
+    });
+    if let Some(e) = &s.error {
+        ui.colored_label(style::RED, e);
+    }
+    let t = s.transcript();
+    match &s.running {
+        Some((live, addr)) => {
+            let n = live.messages.load(Ordering::Relaxed);
+            let errors = live.errors.load(Ordering::Relaxed);
+            let rate = if n == 0 {
+                0.0
+            } else {
+                100.0 * errors as f64 / n as f64
+            };
+            ui.horizontal(|ui| {
+                ui.colored_label(style::GREEN, RichText::new(format!("Listening on {addr}")).strong());
+                ui.label(format!(
+                    "{} connections · {n} messages · {errors} errors ({rate:.0}%) · captured in session {}",
+                    live.connections.load(Ordering::Relaxed),
+                    app.session.name
+                ));
+            });
+        }
+        None => {
+            ui.label(RichText::new("Not listening. Point the sending system at this port; Baton answers with the granular receipt, or relays to the receiver and passes its ACK back.").weak());
+        }
+    }
+    if let Some((p50, p95, max)) = mllp::latency_summary(&t) {
+        ui.label(format!(
+            "latency p50 {:.1} ms · p95 {:.1} ms · max {:.1} ms",
+            p50 as f64 / 1e3,
+            p95 as f64 / 1e3,
+            max as f64 / 1e3
+        ));
+    }
+    histogram(ui, &t);
+    ui.separator();
+    let mut clicked = None;
+    let selected = s.selected;
+    TableBuilder::new(ui)
+        .id_salt("live_table")
+        .striped(true)
+        .max_scroll_height(220.0)
+        .column(Column::initial(80.0))
+        .column(Column::initial(150.0))
+        .column(Column::initial(160.0))
+        .column(Column::initial(70.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(80.0))
+        .column(Column::remainder().clip(true))
+        .header(20.0, |mut h| {
+            for x in [
+                "Leg",
+                "Peer",
+                "Message",
+                "ACK",
+                "Predicted",
+                "Latency",
+                "Note",
+            ] {
+                h.col(|ui| {
+                    ui.strong(x);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(20.0, t.len(), |mut row| {
+                let i = row.index();
+                let e = &t[i];
+                row.col(|ui| {
+                    ui.label(&e.leg);
+                });
+                row.col(|ui| {
+                    ui.label(&e.peer);
+                });
+                row.col(|ui| {
+                    let label = if e.label.is_empty() {
+                        format!("#{}", i + 1)
+                    } else {
+                        e.label.clone()
+                    };
+                    if ui.selectable_label(selected == Some(i), label).clicked() {
+                        clicked = Some(i);
+                    }
+                });
+                row.col(|ui| {
+                    style::ack_badge(
+                        ui,
+                        if e.ack_code.is_empty() {
+                            "--"
+                        } else {
+                            &e.ack_code
+                        },
+                    );
+                });
+                row.col(|ui| {
+                    ui.label(&e.predicted);
+                });
+                row.col(|ui| {
+                    ui.label(format!("{:.1} ms", e.latency_us as f64 / 1000.0));
+                });
+                row.col(|ui| {
+                    match (&e.error, e.mismatch) {
+                        (Some(err), _) => ui.colored_label(style::RED, err),
+                        (None, true) => ui
+                            .colored_label(style::AMBER, "receiver disagrees with Baton's receipt"),
+                        _ => ui.label(""),
+                    };
+                });
+            });
+        });
+    if let Some(i) = clicked {
+        app.live.selected = Some(i);
+    }
+    // The per-field account of the selected exchange.
+    let Some(e) = app.live.selected.and_then(|i| t.get(i)) else {
+        return;
+    };
+    let Some(ws) = &app.workspace else { return };
+    let Some(h) = hl7::parse_one(&e.message)
+        .ok()
+        .and_then(|m| ws.handoff_for_type(&m.message_type()).cloned())
+        .or_else(|| ws.handoffs.first().cloned())
+    else {
+        return;
+    };
+    let r = crate::replay::replay_text(&h, &ws.tables, &e.message);
+    ui.separator();
+    ui.strong(format!(
+        "{}: {} accepted, {} transformed, {} rejected, {} dropped",
+        e.label, r.counts.accepted, r.counts.transformed, r.counts.rejected, r.counts.dropped
+    ));
+    egui::ScrollArea::vertical()
+        .id_salt("live_fields")
+        .show(ui, |ui| {
+            for f in r
+                .fields
+                .iter()
+                .filter(|f| f.outcome.kind() != crate::scenario::OutcomeKind::Accepted)
+            {
+                ui.horizontal(|ui| {
+                    ui.monospace(f.path.to_string());
+                    style::outcome_badge(ui, f.outcome.kind());
+                    ui.label(app.shown(f.source.as_deref().unwrap_or("")));
+                    ui.label("→");
+                    ui.label(app.shown(f.mapped.as_deref().unwrap_or("")));
+                });
+            }
+        });
+}
+
+use crate::hl7;
