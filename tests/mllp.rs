@@ -421,3 +421,105 @@ fn many_connections_at_once() {
     assert_eq!(t["summary"]["messages"], 20);
     assert_eq!(t["summary"]["errors"], 0);
 }
+
+fn node_peers() -> bool {
+    let ok = std::path::Path::new("tests/peers/node_modules/node-hl7-client").exists()
+        && Command::new("node").arg("--version").output().is_ok();
+    if !ok {
+        eprintln!(
+            "SKIPPED: the Node MLLP peers are not installed (.ci/run installs them with npm in tests/peers)"
+        );
+    }
+    ok
+}
+
+#[test]
+fn node_hl7_client_sends_to_baton_listen() {
+    if !node_peers() {
+        return;
+    }
+    let port = free_port();
+    let listener = start(
+        baton(&[
+            "listen",
+            W,
+            "--port",
+            &port.to_string(),
+            "--max-messages",
+            "1",
+            "--duration-s",
+            "30",
+            "--json",
+        ]),
+        port,
+    );
+    let out = Command::new("node")
+        .args([
+            "tests/peers/client.cjs",
+            &port.to_string(),
+            &format!("{W}/messages/orm-o01-lipid-panel.hl7"),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ACK AA ORD000123"),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = finish(listener);
+    assert_eq!(t["exchanges"][0]["ack_code"], "AA");
+}
+
+#[test]
+fn baton_send_to_node_hl7_server_flags_disagreements() {
+    if !node_peers() {
+        return;
+    }
+    let port = free_port();
+    let server = Command::new("node")
+        .args(["tests/peers/server.cjs", &port.to_string(), "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start_t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start_t.elapsed() < Duration::from_secs(20),
+            "node server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The probe connection above carries no message; node-hl7-server closes it.
+    let out = baton(&[
+        "send",
+        W,
+        "--to",
+        &format!("127.0.0.1:{port}"),
+        "--mapped",
+        "--scenario",
+        "orders-01-happy",
+        "--scenario",
+        "orders-04-language-unmapped",
+        "--json",
+    ])
+    .output()
+    .unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ex = s["exchanges"].as_array().unwrap();
+    assert_eq!(ex[0]["ack_code"], "AA");
+    assert_eq!(ex[0]["mismatch"], false);
+    // The real receiver accepted what LabCore's profile rejects: a finding.
+    assert_eq!(ex[1]["ack_code"], "AA");
+    assert_eq!(ex[1]["predicted"], "AE");
+    assert_eq!(ex[1]["mismatch"], true);
+    assert_eq!(out.status.code(), Some(1));
+    let got = server.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout)
+            .matches("GOT ORD000123 ORM")
+            .count(),
+        2
+    );
+}
