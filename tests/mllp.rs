@@ -523,3 +523,49 @@ fn baton_send_to_node_hl7_server_flags_disagreements() {
         2
     );
 }
+
+#[test]
+fn a_half_open_connection_is_dropped_and_others_are_served() {
+    let port = free_port();
+    let listener = start(
+        baton(&[
+            "listen",
+            W,
+            "--port",
+            &port.to_string(),
+            "--timeout-ms",
+            "300",
+            "--max-messages",
+            "1",
+            "--duration-s",
+            "20",
+            "--json",
+        ]),
+        port,
+    );
+    // Connects, starts nothing, never closes.
+    let idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // Connects, starts a frame, then goes quiet.
+    let mut stalled = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stalled.write_all(b"\x0bMSH|^~\\&|STALL").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let msg = std::fs::read_to_string(format!("{W}/messages/oru-r01-lipid-results.hl7"))
+        .unwrap()
+        .replace('\n', "\r");
+    let opts = baton::mllp::SendOptions {
+        timeout: Duration::from_secs(10),
+        retries: 1,
+        backoff: Duration::from_millis(50),
+        mapped: false,
+    };
+    let (ack, _, _, err, _) = baton::mllp::exchange(
+        &format!("127.0.0.1:{port}"),
+        &msg,
+        &opts,
+        &baton::mllp::Limits::default(),
+    );
+    assert!(err.is_none() && ack.contains("MSA|AA"), "{err:?} {ack}");
+    let t = finish(listener);
+    assert_eq!(t["summary"]["messages"], 1);
+    drop((idle, stalled));
+}
