@@ -44,6 +44,8 @@ pub enum FrameError {
     Truncated,
     #[error("no data for {0:?}")]
     Timeout(Duration),
+    #[error("the sender stopped for {0:?} in the middle of a message")]
+    Stalled(Duration),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -122,7 +124,7 @@ pub fn read_frame(r: &mut impl Read, limits: &Limits) -> Result<Option<Frame>, F
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(FrameError::Timeout(limits.read_timeout));
+                return Err(FrameError::Stalled(limits.read_timeout));
             }
             Err(e) => return Err(e.into()),
         }
