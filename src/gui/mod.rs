@@ -15,9 +15,9 @@ mod signoff;
 mod style;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -1067,11 +1067,6 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.persisted);
     }
-}
-
-/// A shared slot tests can use to hand the folder dialog an answer.
-pub fn picker_from(slot: Arc<Mutex<Option<PathBuf>>>) -> Picker {
-    Box::new(move || slot.lock().ok().and_then(|mut s| s.take()))
 }
 
 /// Options for running the window.
