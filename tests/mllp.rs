@@ -24,7 +24,7 @@ fn baton(args: &[&str]) -> Command {
     c
 }
 
-/// Starts a listening `baton` and waits until its port accepts connections.
+/// Starts a listening program (`baton`, a Node peer) and waits until its port accepts connections.
 fn start(mut c: Command, port: u16) -> Child {
     let child = c
         .stdout(Stdio::piped())
@@ -483,20 +483,9 @@ fn baton_send_to_node_hl7_server_flags_disagreements() {
         return;
     }
     let port = free_port();
-    let server = Command::new("node")
-        .args(["tests/peers/server.cjs", &port.to_string(), "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start_t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start_t.elapsed() < Duration::from_secs(20),
-            "node server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut node = Command::new("node");
+    node.args(["tests/peers/server.cjs", &port.to_string(), "2"]);
+    let server = start(node, port);
     // The probe connection above carries no message; node-hl7-server closes it.
     let out = baton(&[
         "send",
