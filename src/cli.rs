@@ -21,6 +21,17 @@ macro_rules! say {
     }};
 }
 
+/// Loads a workspace, or returns its exit code (2) from the command after
+/// listing every load error.
+macro_rules! workspace_or_return {
+    ($path:expr) => {
+        match load_workspace($path) {
+            Ok(ws) => ws,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "baton",
@@ -744,10 +755,7 @@ fn cmd_run(
     session: Option<&str>,
     who: &OptWho,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(code) => return Ok(code),
-    };
+    let ws = workspace_or_return!(path);
     for id in only {
         if ws.scenario(id).is_none() {
             eprintln!("baton: no scenario `{id}` in {}", path.display());
@@ -1000,10 +1008,7 @@ fn cmd_diff(a: &Path, b: &Path, json: bool) -> Result<u8> {
 }
 
 fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) -> Result<u8> {
-    let ws = match load_workspace(workspace) {
-        Ok(ws) => ws,
-        Err(code) => return Ok(code),
-    };
+    let ws = workspace_or_return!(workspace);
     let bytes =
         std::fs::read(message).with_context(|| format!("cannot read {}", message.display()))?;
     let (text, _) = baton::hl7::decode_bytes(&bytes);
@@ -1047,10 +1052,7 @@ fn cmd_sign(
     decision: DecisionArg,
     comment: &str,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     let results = replay::replay_all(&ws);
     let decision = match decision {
         DecisionArg::Approve => baton::session::Decision::Approve,
@@ -1081,10 +1083,7 @@ fn cmd_sign(
 }
 
 fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     let scenario = match &event {
         baton::session::Event::Comment { scenario, .. }
         | baton::session::Event::Waiver { scenario, .. } => scenario.clone(),
@@ -1106,10 +1105,7 @@ fn cmd_report(
     mask: bool,
     signer: &str,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     let results = replay::replay_all(&ws);
     let s = match session {
         Some(name) => baton::session::load(&ws.root, name)?,
@@ -1385,10 +1381,7 @@ fn cmd_disposition(
     note: String,
     owner: String,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     let Some(h) = ws.handoff(&handoff) else {
         eprintln!("baton: no handoff `{handoff}` in {}", path.display());
         return Ok(2);
@@ -1415,10 +1408,7 @@ fn cmd_disposition(
 }
 
 fn cmd_generate(path: &Path, handoff: &str, save: bool) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     let Some(h) = ws.handoff(handoff) else {
         eprintln!("baton: no handoff `{handoff}` in {}", path.display());
         return Ok(2);
@@ -1508,10 +1498,7 @@ fn cmd_send(
     net: &NetArgs,
     json: bool,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => ws,
-        Err(c) => return Ok(c),
-    };
+    let ws = workspace_or_return!(path);
     if let Some(name) = &net.session {
         baton::session::check_name(name)?;
     }
@@ -1541,10 +1528,7 @@ fn cmd_listen(
     net: &NetArgs,
     json: bool,
 ) -> Result<u8> {
-    let ws = match load_workspace(path) {
-        Ok(ws) => std::sync::Arc::new(ws),
-        Err(c) => return Ok(c),
-    };
+    let ws = std::sync::Arc::new(workspace_or_return!(path));
     let listener = std::net::TcpListener::bind((host, port))
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     eprintln!(

@@ -67,66 +67,58 @@ pub struct Frame {
     pub garbage: usize,
 }
 
-/// Reads the next frame. `Ok(None)`: the peer closed the connection between
-/// frames. Bytes before the start byte are skipped and counted.
-pub fn read_frame(r: &mut impl Read, limits: &Limits) -> Result<Option<Frame>, FrameError> {
+/// One byte, `None` at end of stream; a read timeout becomes `on_timeout`.
+fn next_byte(r: &mut impl Read, on_timeout: FrameError) -> Result<Option<u8>, FrameError> {
     let mut byte = [0u8; 1];
+    match r.read(&mut byte) {
+        Ok(0) => Ok(None),
+        Ok(_) => Ok(Some(byte[0])),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(on_timeout)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads the next frame. `Ok(None)`: the peer closed the connection between
+/// frames. Bytes before the start byte are skipped and counted. Wrap a socket
+/// in a `BufReader`: this reads a byte at a time.
+pub fn read_frame(r: &mut impl Read, limits: &Limits) -> Result<Option<Frame>, FrameError> {
+    let too_large = || FrameError::TooLarge {
+        limit: limits.max_bytes,
+    };
     let mut garbage = 0usize;
     // Find the start byte.
     loop {
-        match r.read(&mut byte) {
-            Ok(0) => {
-                return if garbage == 0 {
-                    Ok(None)
-                } else {
-                    Err(FrameError::Truncated)
-                };
-            }
-            Ok(_) if byte[0] == START => break,
-            Ok(_) => {
+        match next_byte(r, FrameError::Timeout(limits.read_timeout))? {
+            None if garbage == 0 => return Ok(None),
+            None => return Err(FrameError::Truncated),
+            Some(START) => break,
+            Some(_) => {
                 garbage += 1;
                 if garbage > limits.max_bytes {
-                    return Err(FrameError::TooLarge {
-                        limit: limits.max_bytes,
-                    });
+                    return Err(too_large());
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(FrameError::Timeout(limits.read_timeout));
-            }
-            Err(e) => return Err(e.into()),
         }
     }
     let mut payload = Vec::new();
     loop {
-        match r.read(&mut byte) {
-            Ok(0) => return Err(FrameError::Truncated),
-            Ok(_) => {
-                payload.push(byte[0]);
-                if payload.ends_with(&END) {
-                    payload.truncate(payload.len() - 2);
-                    return Ok(Some(Frame { payload, garbage }));
-                }
-                if payload.len() > limits.max_bytes + 2 {
-                    return Err(FrameError::TooLarge {
-                        limit: limits.max_bytes,
-                    });
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(FrameError::Stalled(limits.read_timeout));
-            }
-            Err(e) => return Err(e.into()),
+        let Some(b) = next_byte(r, FrameError::Stalled(limits.read_timeout))? else {
+            return Err(FrameError::Truncated);
+        };
+        payload.push(b);
+        if payload.ends_with(&END) {
+            payload.truncate(payload.len() - 2);
+            return Ok(Some(Frame { payload, garbage }));
+        }
+        if payload.len() > limits.max_bytes + 2 {
+            return Err(too_large());
         }
     }
 }
