@@ -262,6 +262,10 @@ pub enum Command {
         /// Also list what the importer could not map.
         #[arg(long)]
         show_unmapped: bool,
+        /// Clear these values before the check, as a de-identifying pipeline
+        /// would (repeat or separate with commas): `PID-5.1`, `PID-6`, `NK1-2`.
+        #[arg(long, value_name = "PATH")]
+        redact: Vec<String>,
     },
     /// Compare a sender and a receiver profile field by field (gap analysis).
     /// Exit 0: no open gap of error severity; 1: open errors; 2: unreadable.
@@ -564,7 +568,15 @@ pub fn run(command: Command) -> ExitCode {
             messages,
             json,
             show_unmapped,
-        } => cmd_validate(&profile, tables.as_deref(), &messages, json, show_unmapped),
+            redact,
+        } => cmd_validate(
+            &profile,
+            tables.as_deref(),
+            &messages,
+            &redact,
+            json,
+            show_unmapped,
+        ),
         Command::Inspect { files, json } => cmd_inspect(&files, json),
         Command::Diff { a, b, json } => cmd_diff(&a, &b, json),
         Command::Ack {
@@ -1154,20 +1166,9 @@ fn load_profile(
     path: &Path,
     tables: &baton::table::Tables,
 ) -> Result<(baton::profile::Profile, Vec<String>), String> {
-    let text = baton::error::read_text(path).map_err(|e| e.to_string())?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-    {
-        let i = baton::import::import(path, &text).map_err(|e| e.to_string())?;
-        let mut p = i.profile;
-        p.inline_tables.tables.extend(i.tables.tables);
-        Ok((p, i.unmapped))
-    } else {
-        baton::profile::Profile::load(path, &text, tables)
-            .map(|p| (p, Vec::new()))
-            .map_err(|e| e.to_string())
-    }
+    baton::error::read_text(path)
+        .and_then(|text| baton::validate::load_profile(path, &text, tables))
+        .map_err(|e| e.to_string())
 }
 
 fn load_tables(path: Option<&Path>) -> Result<baton::table::Tables, String> {
@@ -1255,48 +1256,26 @@ fn cmd_validate(
     profile: &Path,
     tables: Option<&Path>,
     messages: &[PathBuf],
+    redact: &[String],
     json: bool,
     show_unmapped: bool,
 ) -> Result<u8> {
-    let text = match baton::error::read_text(profile) {
-        Ok(t) => t,
+    let mut v = match baton::validate::Validator::load(profile, tables) {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("baton: {e}");
             return Ok(2);
         }
     };
-    let mut t = baton::table::Tables::default();
-    if let Some(tp) = tables {
-        let loaded = baton::error::read_text(tp).and_then(|text| t.load_into(tp, &text));
-        if let Err(e) = loaded {
-            eprintln!("baton: {e}");
-            return Ok(2);
+    for r in redact.iter().flat_map(|r| r.split(',')).map(str::trim) {
+        match r.parse::<baton::hl7::Path>() {
+            Ok(p) => v.redact.push(p),
+            Err(e) => {
+                eprintln!("baton: --redact: {e}");
+                return Ok(2);
+            }
         }
     }
-    let (p, unmapped) = if profile
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-    {
-        match baton::import::import(profile, &text) {
-            Ok(i) => {
-                let mut p = i.profile;
-                p.inline_tables.tables.extend(i.tables.tables);
-                (p, i.unmapped)
-            }
-            Err(e) => {
-                eprintln!("baton: {e}");
-                return Ok(2);
-            }
-        }
-    } else {
-        match baton::profile::Profile::load(profile, &text, &t) {
-            Ok(p) => (p, Vec::new()),
-            Err(e) => {
-                eprintln!("baton: {e}");
-                return Ok(2);
-            }
-        }
-    };
     let mut any_error = false;
     let mut docs = Vec::new();
     for m in messages {
@@ -1307,64 +1286,64 @@ fn cmd_validate(
                 return Ok(2);
             }
         };
-        let parsed = baton::hl7::parse_bytes(&bytes);
-        let mut results = Vec::new();
-        for problem in &parsed.problems {
-            any_error |= problem.severity == baton::Severity::Error;
-            if !json {
+        let result = v.validate_bytes(&bytes);
+        any_error |= result.has_errors();
+        if json {
+            docs.push(serde_json::json!({ "file": m.display().to_string(), "problems": result.problems, "messages": result.messages }));
+            continue;
+        }
+        for problem in &result.problems {
+            say!(
+                "{}:{}:{}: {}: {}",
+                m.display(),
+                problem.line,
+                problem.column,
+                problem.severity.as_str(),
+                problem.message
+            );
+        }
+        for msg in &result.messages {
+            say!(
+                "{} (message at line {}): {} finding(s)",
+                m.display(),
+                msg.line,
+                msg.findings.len()
+            );
+            if !msg.redacted.is_empty() {
+                say!("  redacted before the check: {}", msg.redacted.join(", "));
+            }
+            for f in &msg.findings {
+                let place = match (f.line, f.column) {
+                    (Some(l), Some(c)) => format!("{l}:{c}"),
+                    _ => "-".to_string(),
+                };
                 say!(
-                    "{}:{}:{}: {}: {}",
-                    m.display(),
-                    problem.line,
-                    problem.column,
-                    problem.severity.as_str(),
-                    problem.message
+                    "  {:<8} {:<12} {} {:<11} {}",
+                    place,
+                    f.finding.location_text(),
+                    f.finding.code,
+                    f.finding.severity.as_str(),
+                    f.finding.reason
                 );
             }
         }
-        for msg in &parsed.messages {
-            let r = baton::profile::check(&p, &t, msg);
-            any_error |= r
-                .findings
-                .iter()
-                .any(|f| f.severity == baton::Severity::Error);
-            if !json {
-                say!(
-                    "{} (message at line {}): {} finding(s)",
-                    m.display(),
-                    msg.line_number,
-                    r.findings.len()
-                );
-                for f in &r.findings {
-                    say!(
-                        "  {:<12} {} {:<11} {}",
-                        f.location_text(),
-                        f.code,
-                        f.severity.as_str(),
-                        f.reason
-                    );
-                }
-            }
-            results.push(serde_json::json!({ "line": msg.line_number, "findings": r.findings }));
-        }
-        docs.push(serde_json::json!({ "file": m.display().to_string(), "problems": parsed.problems, "messages": results }));
     }
     if json {
         say!(
             "{}",
             serde_json::to_string_pretty(
-                &serde_json::json!({ "profile": p.name, "unmapped": unmapped, "files": docs })
+                &serde_json::json!({ "profile": v.profile.name, "unmapped": v.unmapped, "files": docs })
             )?
         );
     } else if show_unmapped {
         say!("not mapped from {}:", profile.display());
-        for u in &unmapped {
+        for u in &v.unmapped {
             say!("  - {u}");
         }
-    } else if !unmapped.is_empty() {
+    } else if !v.unmapped.is_empty() {
         say!(
             "({} profile items not mapped; --show-unmapped lists them)",
-            unmapped.len()
+            v.unmapped.len()
         );
     }
     Ok(u8::from(any_error))

@@ -31,6 +31,7 @@ pub mod report;
 pub mod scenario;
 pub mod session;
 pub mod table;
+pub mod validate;
 pub mod workspace;
 
 pub use error::LoadError;

@@ -214,14 +214,8 @@ impl Workspace {
             let mut load_profile = |rel: &str| -> Result<Profile, LoadError> {
                 let p = root.join(rel);
                 let text = reader.read(&p)?;
-                if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
-                    // A standard XML conformance profile; its value sets travel with it.
-                    let imported = crate::import::import(&p, &text)?;
-                    let mut profile = imported.profile;
-                    profile.inline_tables.tables.extend(imported.tables.tables);
-                    return Ok(profile);
-                }
-                Profile::load(&p, &text, &tables)
+                // Baton TOML, or a standard XML profile whose value sets travel with it.
+                crate::validate::load_profile(&p, &text, &tables).map(|(profile, _)| profile)
             };
             let sender = load_profile(&h.sender_profile);
             let receiver = load_profile(&h.receiver_profile);

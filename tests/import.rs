@@ -27,22 +27,6 @@ fn findings(profile_path: &str, message: &str) -> Vec<baton::Finding> {
     profile::check(&p, &baton::table::Tables::default(), &parsed.messages[0]).findings
 }
 
-/// `MSH[1]-9[1]` (NIST) → `MSH-9` field-level comparison.
-fn nist_location(path: &str) -> (String, u32, usize) {
-    let seg = &path[..3];
-    let occ: u32 = path[4..].split(']').next().unwrap().parse().unwrap();
-    let field: usize = path
-        .split('-')
-        .nth(1)
-        .unwrap()
-        .split('[')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (seg.to_string(), occ, field)
-}
-
 #[test]
 fn every_corpus_profile_imports() {
     for p in [
@@ -92,25 +76,33 @@ fn phlip_valid_message_has_no_errors() {
 
 #[test]
 fn phlip_negatives_find_the_expected_findings_where_nist_did() {
-    for (message, expected) in [("NO_MSH9", "MSH[1]-9[1]"), ("NO_MSH10", "MSH[1]-10[1]")] {
-        // The expected file holds the NIST validator's findings for this message.
-        let json = std::fs::read_to_string(format!(
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.expected.json"
+    let v = baton::validate::Validator::load(Path::new(PHLIP), None).unwrap();
+    for message in ["NO_MSH9", "NO_MSH10"] {
+        // The expected file holds the NIST validator's finding for this message.
+        let e: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!(
+                "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.expected.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let bytes = std::fs::read(format!(
+            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.txt"
         ))
         .unwrap();
-        assert!(json.contains(expected));
-        let got = findings(
-            PHLIP,
-            &format!("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.txt"),
-        );
-        let (seg, occ, field) = nist_location(expected);
+        let r = v.validate_bytes(&bytes);
         assert!(
-            got.iter().any(|f| f.location.segment == seg.as_str()
-                && f.location.segment_number.unwrap_or(1) == occ
-                && f.location.field_number == field
-                && f.code == 101
-                && f.severity == baton::Severity::Error),
-            "{message}: {got:#?}"
+            r.messages[0]
+                .findings
+                .iter()
+                .any(|f| nist_path(&f.finding) == e["path"]
+                    && f.line == e["line"].as_u64().map(|n| n as usize)
+                    && f.column == e["column"].as_u64().map(|n| n as usize)
+                    && f.finding.code == 101
+                    && e["classification"] == "Error"
+                    && f.finding.severity == baton::Severity::Error),
+            "{message}: {e:#} not in {:#?}",
+            r.messages[0].findings
         );
     }
 }
@@ -165,22 +157,164 @@ fn an_xml_profile_can_be_either_side_of_a_workspace() {
     );
 }
 
-#[test]
-fn phlip_component_length_warnings_match_nist() {
-    // NIST reported OBX[1..3]-17[1].1 too long (warning) for this message.
-    let got = findings(
-        PHLIP,
-        "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+/// A finding's location in the NIST validator's notation: `OBX[1]-17[1].1`.
+fn nist_path(f: &baton::Finding) -> String {
+    let l = &f.location;
+    let mut out = format!(
+        "{}[{}]-{}[{}]",
+        l.segment,
+        l.segment_number.unwrap_or(1),
+        l.field_number,
+        l.repetition_number.unwrap_or(1)
     );
-    for occ in 1..=3u32 {
-        assert!(
-            got.iter().any(|f| f.location.segment == "OBX"
-                && f.location.segment_number.unwrap_or(1) == occ
-                && f.location.field_number == 17
-                && f.location.component_number == Some(1)
-                && f.code == 104
-                && f.severity == baton::Severity::Warning),
-            "OBX[{occ}]-17.1: {got:#?}"
-        );
+    if let Some(c) = l.component_number {
+        out.push_str(&format!(".{c}"));
     }
+    out
+}
+
+fn process<'a>(expected: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    expected["metadata"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["process_name"] == name)
+        .unwrap_or_else(|| panic!("no {name} process"))
+}
+
+#[test]
+fn phlip_pid5_error_matches_nist_on_the_text_the_pipeline_validated() {
+    use base64::Engine;
+    let corpus = "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt";
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.expected.json",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // CDC's pipeline ran a redactor before the NIST structure validator;
+    // its report lists what it cleared.
+    let redactions: Vec<String> = process(&expected, "REDACTOR")["report"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(redactions, ["PID-5[1].1", "PID-6"]);
+    let mut nist: Vec<(String, usize, usize, String)> =
+        process(&expected, "STRUCTURE-VALIDATOR")["report"]["entries"]["structure"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["path"].as_str().unwrap().to_string(),
+                    e["line"].as_f64().unwrap() as usize,
+                    e["column"].as_f64().unwrap() as usize,
+                    e["classification"].as_str().unwrap().to_lowercase(),
+                )
+            })
+            .collect();
+    nist.sort();
+    assert_eq!(nist.len(), 4);
+
+    let mut v = baton::validate::Validator::load(Path::new(PHLIP), None).unwrap();
+    let ours = |v: &baton::validate::Validator, bytes: &[u8]| {
+        let r = v.validate_bytes(bytes);
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let mut got: Vec<_> = r.messages[0]
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    nist_path(&f.finding),
+                    f.line.unwrap(),
+                    f.column.unwrap(),
+                    f.finding.severity.as_str().to_string(),
+                )
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let bytes = std::fs::read(corpus).unwrap();
+    // As stored, PID-5 holds `Pid5`: no PID-5 finding, the three warnings only.
+    let unredacted = ours(&v, &bytes);
+    assert_eq!(unredacted.len(), 3, "{unredacted:?}");
+    assert!(unredacted.iter().all(|f| !f.0.starts_with("PID")));
+
+    // With the pipeline's redactions, exactly NIST's findings, at NIST's lines and columns.
+    v.redact = redactions.iter().map(|r| r.parse().unwrap()).collect();
+    assert_eq!(ours(&v, &bytes), nist);
+
+    // The redacted text is the text the pipeline validated (carried base64 in `content`),
+    // and that text, checked as it is, gives the same findings.
+    let validated = base64::engine::general_purpose::STANDARD
+        .decode(expected["content"].as_str().unwrap())
+        .unwrap();
+    let message = hl7::parse_bytes(&bytes).messages.remove(0);
+    let (redacted, changed) = baton::validate::redact(&message, &v.redact);
+    assert_eq!(changed, ["PID-5[1].1", "PID-6"]);
+    assert_eq!(
+        redacted.unwrap().encode().trim_end(),
+        String::from_utf8(validated.clone()).unwrap().trim_end()
+    );
+    v.redact.clear();
+    assert_eq!(ours(&v, &validated), nist);
+}
+
+#[test]
+fn validate_command_locates_findings_and_redacts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "validate",
+            "--profile",
+            PHLIP,
+            "--redact",
+            "PID-5.1,PID-6",
+            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("redacted before the check: PID-5[1].1, PID-6"),
+        "{text}"
+    );
+    assert!(text.contains("3:1      PID-5        101 error"), "{text}");
+    assert!(text.contains("6:163    OBX-17.1     104 warning"), "{text}");
+    assert!(
+        !text.contains("Pid5"),
+        "a redacted value is never printed: {text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args([
+            "validate",
+            "--profile",
+            PHLIP,
+            "--redact",
+            "PID-5.1",
+            "--json",
+            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &json["files"][0]["messages"][0]["findings"];
+    assert!(
+        f.as_array().unwrap().iter().any(|f| f["code"] == 101
+            && f["line"] == 3
+            && f["column"] == 1
+            && f["location"] == "PID-5"),
+        "{f:#}"
+    );
+    // A bad path is refused with the reason, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["validate", "--profile", PHLIP, "--redact", "PID-x", "a.hl7"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--redact"));
 }

@@ -738,6 +738,44 @@ impl Message {
         self.get(path).map(std::sync::Arc::from)
     }
 
+    /// Where a path stands in the file the message came from: 1-based line
+    /// and 1-based column (in characters) of the value's first character,
+    /// or column 1 (the segment's start) when the value is empty, as the
+    /// NIST validator reports a missing field. `None` when the segment is
+    /// absent or the message was built rather than read.
+    pub fn locate(&self, path: &Path) -> Option<(usize, usize)> {
+        let idx = self.segment_index_of(path.segment, path.segment_number.unwrap_or(1) as usize)?;
+        let seg = &self.segments[idx];
+        let seg_range = seg.range.clone()?;
+        let line = seg.line_number;
+        let at_start = Some((line, 1));
+        let Some(field) = path
+            .field_number
+            .checked_sub(1)
+            .and_then(|i| seg.fields.get(i))
+        else {
+            return at_start;
+        };
+        let Some(field_range) = field.range.clone() else {
+            return at_start;
+        };
+        let value = sub_value(
+            &field.raw,
+            &self.delimiters,
+            path.repetition_number,
+            path.component_number,
+            path.subcomponent_number,
+        );
+        if value.is_empty() {
+            return at_start;
+        }
+        // `sub_value` returns a slice of the field's text: its offset there.
+        let within = (value.as_ptr() as usize).checked_sub(field.raw.as_ptr() as usize)?;
+        let start = field_range.start + within;
+        let before = self.text.get(seg_range.start..start)?;
+        Some((line, before.chars().count() + 1))
+    }
+
     /// The raw text at a path, empty when absent.
     pub fn get_or_empty(&self, path: &Path) -> &str {
         self.get(path).unwrap_or("")
@@ -948,6 +986,20 @@ mod tests {
             assert_eq!(parsed.messages.len(), 1);
             assert_eq!(parsed.messages[0].encode(), text);
         }
+    }
+
+    #[test]
+    fn locates_values_by_line_and_character_column() {
+        let m = parse_one(ORU).unwrap();
+        assert_eq!(m.locate(&p("MSH-9")), Some((1, 49)));
+        assert_eq!(m.locate(&p("PID-3[2].4")), Some((2, 28)));
+        // Column in characters: `ü` is two bytes but one column.
+        assert_eq!(m.locate(&p("PID-5.2")), Some((2, 43)));
+        assert_eq!(m.locate(&p("OBX[2]-5")), Some((4, 16)));
+        // Empty or absent values point at the segment's start.
+        assert_eq!(m.locate(&p("PID-4")), Some((2, 1)));
+        assert_eq!(m.locate(&p("PID-30")), Some((2, 1)));
+        assert_eq!(m.locate(&p("NK1-2")), None);
     }
 
     #[test]
