@@ -92,6 +92,7 @@ fn blank_profile(name: String, side: Side, version: Option<String>, types: Vec<S
         fields: Vec::new(),
         context: Vec::new(),
         inline_tables: Tables::default(),
+        conformance: None,
     }
 }
 
@@ -415,17 +416,32 @@ fn import_nist(path: &FsPath, root: Node) -> Result<Imported, LoadError> {
             p.fields.extend(comps);
         }
     }
-    let constraints = path.parent().map(|d| d.join("CONSTRAINTS.xml"));
-    if let Some(c) = constraints
-        && let Ok(text) = std::fs::read_to_string(&c)
-    {
-        let n = text.matches("<ConformanceStatement").count();
-        let pr = text.matches("<Predicate").count();
-        if n + pr > 0 {
-            unmapped.push(format!("{n} conformance statements and {pr} predicates in CONSTRAINTS.xml are not evaluated"));
-        }
+    let (tables, closed) = load_value_sets(path, &mut p, &seg_flavour, &mut unmapped)?;
+    // Conformance statements, predicates and datatype-level bindings.
+    let dir = path.parent().unwrap_or(FsPath::new("."));
+    let constraints_path = dir.join("CONSTRAINTS.xml");
+    let constraints_text = std::fs::read_to_string(&constraints_path).ok();
+    let constraints = match &constraints_text {
+        Some(t) => Some(Document::parse(t).map_err(|e| xml_error(&constraints_path, e))?),
+        None => None,
+    };
+    let bindings_path = dir.join("VALUESETBINDINGS.xml");
+    let bindings_text = std::fs::read_to_string(&bindings_path).ok();
+    let bindings = match &bindings_text {
+        Some(t) => Some(Document::parse(t).map_err(|e| xml_error(&bindings_path, e))?),
+        None => None,
+    };
+    let conf = crate::conformance::Conformance::from_nist(
+        root,
+        constraints.as_ref().map(|d| d.root_element()),
+        bindings.as_ref().map(|d| d.root_element()),
+        &closed,
+        &mut unmapped,
+    );
+    let (statements, predicates, datatype_bindings) = conf.counts();
+    if statements + predicates + datatype_bindings > 0 {
+        p.conformance = Some(std::sync::Arc::new(conf));
     }
-    let tables = load_value_sets(path, &mut p, &seg_flavour, &mut unmapped)?;
     Ok(Imported {
         profile: p,
         tables,
@@ -441,14 +457,14 @@ fn load_value_sets(
     p: &mut Profile,
     seg_flavour: &BTreeMap<String, &str>,
     unmapped: &mut Vec<String>,
-) -> Result<Tables, LoadError> {
+) -> Result<(Tables, Vec<String>), LoadError> {
     let mut tables = Tables::default();
     let Some(dir) = path.parent() else {
-        return Ok(tables);
+        return Ok((tables, Vec::new()));
     };
     let vs_path = dir.join("VALUESETS.xml");
     let Ok(vs_text) = std::fs::read_to_string(&vs_path) else {
-        return Ok(tables);
+        return Ok((tables, Vec::new()));
     };
     let vs = Document::parse(&vs_text).map_err(|e| xml_error(&vs_path, e))?;
     let no_validation: Vec<String> = vs
@@ -495,7 +511,7 @@ fn load_value_sets(
     }
     let b_path = dir.join("VALUESETBINDINGS.xml");
     let Ok(b_text) = std::fs::read_to_string(&b_path) else {
-        return Ok(tables);
+        return Ok((tables, closed));
     };
     let b = Document::parse(&b_text).map_err(|e| xml_error(&b_path, e))?;
     let mut bound = 0;
@@ -550,7 +566,7 @@ fn load_value_sets(
         }
     }
     if skipped > 0 {
-        unmapped.push(format!("{skipped} value-set bindings not checked (suggested strength, open or unvalidated value sets, datatype-level or complex locations); {bound} checked"));
+        unmapped.push(format!("{skipped} segment-level value-set bindings not checked (suggested strength, open or unvalidated value sets, or complex locations); {bound} checked"));
     }
-    Ok(tables)
+    Ok((tables, closed))
 }

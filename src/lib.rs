@@ -15,6 +15,7 @@
 //! ```
 
 pub mod ack;
+pub mod conformance;
 pub mod diff;
 pub mod error;
 pub mod finding;

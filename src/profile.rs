@@ -174,6 +174,10 @@ pub struct Profile {
     pub context: Vec<ContextRule>,
     /// Value sets written inline in field specs (`values = [...]`).
     pub inline_tables: Tables,
+    /// Conformance statements, predicates and datatype-level bindings of an
+    /// imported NIST profile, evaluated on the message's group structure.
+    #[serde(skip)]
+    pub conformance: Option<std::sync::Arc<crate::conformance::Conformance>>,
 }
 
 #[derive(Deserialize)]
@@ -358,6 +362,7 @@ impl Profile {
             fields,
             context,
             inline_tables,
+            conformance: None,
         })
     }
 
@@ -451,6 +456,14 @@ pub fn check(profile: &Profile, tables: &Tables, msg: &Message) -> CheckResult {
     check_segments(&mut c);
     check_fields(&mut c);
     check_context(&mut c);
+    if let Some(conf) = &profile.conformance {
+        conf.check(
+            msg,
+            &profile.inline_tables,
+            profile.side,
+            &mut c.out.findings,
+        );
+    }
     c.out
 }
 

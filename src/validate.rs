@@ -130,7 +130,10 @@ impl Validator {
             .findings
             .into_iter()
             .map(|f| {
-                let place = m.locate(&f.location);
+                // A finding about a whole segment points at the segment's start.
+                let place = m
+                    .locate(&f.location)
+                    .map(|(line, column)| (line, if f.segment_only { 1 } else { column }));
                 Located {
                     line: place.map(|p| p.0),
                     column: place.map(|p| p.1),

@@ -52,12 +52,18 @@ fn every_corpus_profile_imports() {
     assert_eq!(va.profile.side, baton::Side::Receiver);
     let phlip = imported(PHLIP);
     assert!(phlip.tables.tables.len() > 50, "value sets read");
+    // CONSTRAINTS.xml: every statement and predicate is read; required
+    // datatype-level bindings to closed value sets come from VALUESETBINDINGS.xml.
+    let conf = phlip
+        .profile
+        .conformance
+        .as_ref()
+        .expect("conformance rules read");
+    assert_eq!(conf.counts(), (57, 18, 30));
     assert!(
-        phlip
-            .unmapped
-            .iter()
-            .any(|u| u.contains("conformance statements")),
-        "unmapped items are listed"
+        !phlip.unmapped.iter().any(|u| u.contains("not evaluated: ")),
+        "{:#?}",
+        phlip.unmapped
     );
 }
 
@@ -317,4 +323,134 @@ fn validate_command_locates_findings_and_redacts() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--redact"));
+}
+
+fn mutated(subs: &[(&str, &str)]) -> Vec<u8> {
+    let mut t = std::fs::read_to_string(
+        "../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt",
+    )
+    .unwrap();
+    for (a, b) in subs {
+        assert!(t.contains(a), "{a}");
+        t = t.replacen(a, b, 1);
+    }
+    t.into_bytes()
+}
+
+/// (rule id or "", location, 0357 code, severity) of every finding that is
+/// not one of the three OBX-17.1 length warnings every PHLIP sample carries.
+fn conformance_findings(
+    v: &baton::validate::Validator,
+    bytes: &[u8],
+) -> Vec<(String, String, u16, String, usize)> {
+    let r = v.validate_bytes(bytes);
+    r.messages[0]
+        .findings
+        .iter()
+        .filter(|f| f.finding.code != 104)
+        .map(|f| {
+            (
+                f.finding.rule.clone().unwrap_or_default(),
+                f.finding.location_text(),
+                f.finding.code,
+                f.finding.severity.as_str().to_string(),
+                f.column.unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated() {
+    let v = baton::validate::Validator::load(Path::new(PHLIP), None).unwrap();
+    // The valid message satisfies every statement, predicate and binding.
+    assert_eq!(conformance_findings(&v, &mutated(&[])), []);
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        (&'a str, &'a str, u16, &'a str),
+    );
+    let cases: &[Case] = &[
+        // Segment context (MSH_M): acknowledgment type must follow MSH-21.
+        (
+            "MSH-15 AL without PHLabReport-Ack",
+            &[("|NE|NE|USA|", "|AL|NE|USA|")],
+            ("NoACKType", "MSH", 102, "error"),
+        ),
+        // Datatype context (CX_PID3), regular expression in a NOT.
+        (
+            "an SSN as patient identifier",
+            &[("PID|1||19348^", "PID|1||123-45-6789^")],
+            ("ID-No-SSN", "PID-3[1]", 102, "error"),
+        ),
+        // Datatype context (CWE_LN): IMPLY(PlainText, Format).
+        (
+            "LN with a code that is not LOINC",
+            &[("94533-7^SARS", "ABC^SARS")],
+            ("CWE-1-LOINC", "OBX-3[1]", 102, "error"),
+        ),
+        // Nested datatype (TS_D14TZR → DTM_L14TZ) with path ".".
+        (
+            "message time without zone",
+            &[("|20221205134200.000-0500||ORU", "|20221205134200||ORU")],
+            ("DTM_L14TZ_DateTimeConstraint", "MSH-7[1].1", 102, "error"),
+        ),
+        // Group context (ORDER_OBSERVATION): PathValue OBR-7 = all OBX-14.
+        (
+            "one OBX-14 differs from OBR-7",
+            &[(
+                "F|||20221116010000.000-0500|||Influenza SARS-CoV-2 (Flu SC2)^^99ELR^00^PCR^L||20221117113900.000-0500||||US Virgin Islands Department of Health^D^^^^CLIA&2.16.840.1.113883.19.4.6&ISO^XX^^^48D2179122|3500 Richmond Estate^^Christiansted^VI^00820-4370\nOBX|3",
+                "F|||20221116020000.000-0500|||Influenza SARS-CoV-2 (Flu SC2)^^99ELR^00^PCR^L||20221117113900.000-0500||||US Virgin Islands Department of Health^D^^^^CLIA&2.16.840.1.113883.19.4.6&ISO^XX^^^48D2179122|3500 Richmond Estate^^Christiansted^VI^00820-4370\nOBX|3",
+            )],
+            ("OBR-7 and OBX-14", "ORC", 102, "error"),
+        ),
+        // Datatype predicate (CWE_C.9 is X when a code is given).
+        (
+            "original text beside a code",
+            &[("^LN^SC2^SARS-CoV-2^L|", "^LN^SC2^SARS-CoV-2^L^^^free text|")],
+            ("", "OBX-3[1].9", 102, "error"),
+        ),
+        // Datatype-level binding (PT_M.1 to HL70103).
+        (
+            "processing id outside HL70103",
+            &[("|6479|P|2.5.1|", "|6479|Q|2.5.1|")],
+            ("", "MSH-11[1].1", 103, "error"),
+        ),
+    ];
+    for (what, subs, (rule, location, code, severity)) in cases {
+        let got = conformance_findings(&v, &mutated(subs));
+        assert_eq!(got.len(), 1, "{what}: {got:#?}");
+        let g = &got[0];
+        assert_eq!(
+            (g.0.as_str(), g.1.as_str(), g.2, g.3.as_str()),
+            (*rule, *location, *code, *severity),
+            "{what}"
+        );
+    }
+    // Real corpus files: four OBX-1 = 1 break the SHOULD statement OBX-Sequential
+    // (warnings at OBX 2..4); the NO_MSH12 sample gives CWE.9 beside codes.
+    let dup = conformance_findings(
+        &v,
+        &std::fs::read("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_DUPLICATE_OBX1.txt")
+            .unwrap(),
+    );
+    let seq: Vec<_> = dup.iter().filter(|f| f.0 == "OBX-Sequential").collect();
+    assert_eq!(
+        seq.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+        ["OBX[2]", "OBX[3]", "OBX[4]"],
+        "{dup:#?}"
+    );
+    assert!(seq.iter().all(|f| f.3 == "warning" && f.4 == 1));
+    let no12 = conformance_findings(
+        &v,
+        &std::fs::read("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH12.txt").unwrap(),
+    );
+    assert!(
+        no12.iter().any(|f| f.1 == "MSH-12" && f.2 == 101),
+        "{no12:#?}"
+    );
+    assert!(
+        no12.iter().any(|f| f.1 == "OBX-3[1].9" && f.2 == 102),
+        "{no12:#?}"
+    );
 }
