@@ -454,3 +454,56 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
         "{no12:#?}"
     );
 }
+
+#[test]
+fn broken_or_unsupported_constraints_are_named_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(PHLIP).parent().unwrap();
+    for f in ["PROFILE.xml", "VALUESETS.xml", "VALUESETBINDINGS.xml"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    let profile = dir.path().join("PROFILE.xml");
+    let original = std::fs::read_to_string(src.join("CONSTRAINTS.xml")).unwrap();
+
+    // Not well-formed: the error names CONSTRAINTS.xml, line and column.
+    std::fs::write(
+        dir.path().join("CONSTRAINTS.xml"),
+        "<ConformanceContext>\n<Constraints>\n</Oops>",
+    )
+    .unwrap();
+    let e = baton::validate::Validator::load(&profile, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CONSTRAINTS.xml") && e.contains("line 3"), "{e}");
+    let out = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .args(["validate", "--profile"])
+        .arg(&profile)
+        .arg("../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CONSTRAINTS.xml"));
+
+    // An assertion kind Baton does not evaluate, and a regex it cannot compile:
+    // both listed with counts; every other rule still runs.
+    let edited = original
+        .replacen("<StringList ", "<NumberList ", 1)
+        .replacen(r#"Regex="^\d{3,8}-\d$""#, r#"Regex="^(\d{3,8}-\d$""#, 1);
+    std::fs::write(dir.path().join("CONSTRAINTS.xml"), edited).unwrap();
+    let v = baton::validate::Validator::load(&profile, None).unwrap();
+    let listed: Vec<&String> = v
+        .unmapped
+        .iter()
+        .filter(|u| u.contains("not evaluated"))
+        .collect();
+    assert!(
+        listed.iter().any(|u| u.contains("assertion `NumberList`")),
+        "{listed:#?}"
+    );
+    assert!(
+        listed.iter().any(|u| u.contains("regular expression")),
+        "{listed:#?}"
+    );
+    let (statements, predicates, _) = v.profile.conformance.as_ref().unwrap().counts();
+    assert_eq!((statements, predicates), (55, 18));
+}
