@@ -207,6 +207,10 @@ pub struct Conformance {
     pub datatype_rules: BTreeMap<String, Vec<Rule>>,
     /// Datatype flavours with rules of their own or in their components.
     relevant: BTreeSet<String>,
+    /// Per segment definition, the fields (0-based) whose datatype is relevant.
+    relevant_fields: BTreeMap<String, Vec<usize>>,
+    /// Every segment name the structure has.
+    known: Vec<SegName>,
 }
 
 // ---------- reading NIST XML ----------
@@ -569,16 +573,29 @@ impl Conformance {
             }
             relevant.extend(more);
         }
+        self.relevant_fields = self
+            .segments
+            .iter()
+            .map(|(id, fields)| {
+                let r = (0..fields.len())
+                    .filter(|&i| relevant.contains(&fields[i]))
+                    .collect();
+                (id.clone(), r)
+            })
+            .collect();
         self.relevant = relevant;
+        let mut known = Vec::new();
+        known_names(&self.structure, &mut known);
+        known.sort();
+        known.dedup();
+        self.known = known;
     }
 
     /// Evaluates every rule on a message; findings are appended to `out`.
     pub fn check(&self, msg: &Message, tables: &Tables, side: Side, out: &mut Vec<Finding>) {
         let names: Vec<SegName> = msg.segments.iter().map(|s| s.name).collect();
-        let mut known = Vec::new();
-        known_names(&self.structure, &mut known);
         let mut pos = 0;
-        let top = match_children(&self.structure, &names, &known, &mut pos, true);
+        let top = match_children(&self.structure, &names, &self.known, &mut pos, true);
         let occurrence: Vec<usize> = msg.segments_with_occurrence().map(|(_, _, n)| n).collect();
         let mut ev = Eval {
             conf: self,
@@ -773,14 +790,15 @@ impl<'a> Eval<'a, '_> {
     }
 
     fn walk_segment(&mut self, index: usize, flavour: &'a str) {
-        let Some(fields) = self.conf.segments.get(flavour) else {
+        let (Some(fields), Some(relevant)) = (
+            self.conf.segments.get(flavour),
+            self.conf.relevant_fields.get(flavour),
+        ) else {
             return;
         };
         let seg = &self.msg.segments[index];
-        for (i, dt) in fields.iter().enumerate() {
-            if !self.conf.relevant.contains(dt) {
-                continue;
-            }
+        for &i in relevant {
+            let dt = &fields[i];
             let n = i + 1;
             let Some(raw) = seg.field_raw(n) else {
                 continue;
