@@ -143,6 +143,20 @@ pub enum Rule {
     },
 }
 
+/// A field whose datatype another field names: (field, reference field,
+/// [(value, datatype flavour)]), e.g. OBX-5 by OBX-2.
+pub type DynamicMapping = (usize, usize, Vec<(String, String)>);
+
+/// A conformance statement as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementInfo {
+    pub context: String,
+    pub id: String,
+    pub description: String,
+    /// SHALL → error, SHOULD → warning.
+    pub severity: Severity,
+}
+
 /// The profile's message structure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -201,6 +215,9 @@ pub struct Conformance {
     pub segments: BTreeMap<String, Vec<String>>,
     /// Datatype flavour id → datatype flavour of each component.
     pub datatypes: BTreeMap<String, Vec<String>>,
+    /// Segment definition id → fields whose datatype another field names
+    /// (OBX-5 by OBX-2): (field, reference field, [(value, datatype flavour)]).
+    pub dynamic: BTreeMap<String, Vec<DynamicMapping>>,
     pub message_rules: Vec<Rule>,
     pub group_rules: BTreeMap<String, Vec<Rule>>,
     pub segment_rules: BTreeMap<String, Vec<Rule>>,
@@ -392,6 +409,28 @@ impl Conformance {
                 .map(|f| f.attribute("Datatype").unwrap_or("").to_string())
                 .collect();
             c.segments.insert(id.to_string(), fields);
+            let mappings: Vec<_> = s
+                .descendants()
+                .filter(|m| m.has_tag_name("Mapping"))
+                .filter_map(|m| {
+                    let position = m.attribute("Position")?.parse().ok()?;
+                    let reference = m.attribute("Reference")?.parse().ok()?;
+                    let cases = m
+                        .children()
+                        .filter(|x| x.has_tag_name("Case"))
+                        .filter_map(|x| {
+                            Some((
+                                x.attribute("Value")?.to_string(),
+                                x.attribute("Datatype")?.to_string(),
+                            ))
+                        })
+                        .collect();
+                    Some((position, reference, cases))
+                })
+                .collect();
+            if !mappings.is_empty() {
+                c.dynamic.insert(id.to_string(), mappings);
+            }
         }
         for d in profile.descendants().filter(|n| {
             n.has_tag_name("Datatype") && n.parent().is_some_and(|p| p.has_tag_name("Datatypes"))
@@ -538,6 +577,118 @@ impl Conformance {
         }
     }
 
+    /// Every conformance statement with a readable context: `MSH`,
+    /// `ORDER_OBSERVATION` (a group), or `CWE_LN (OBX-3, PID-10)` (a datatype
+    /// flavour and the fields that use it).
+    pub fn statements(&self) -> Vec<StatementInfo> {
+        let mut seg_names: BTreeMap<&str, SegName> = BTreeMap::new();
+        let mut group_names: BTreeMap<&str, &str> = BTreeMap::new();
+        fn names<'n>(
+            nodes: &'n [Node],
+            segs: &mut BTreeMap<&'n str, SegName>,
+            groups: &mut BTreeMap<&'n str, &'n str>,
+        ) {
+            for n in nodes {
+                match n {
+                    Node::Segment { flavour, name, .. } => {
+                        segs.insert(flavour, *name);
+                    }
+                    Node::Group {
+                        id, name, children, ..
+                    } => {
+                        groups.insert(id, name);
+                        names(children, segs, groups);
+                    }
+                }
+            }
+        }
+        names(&self.structure, &mut seg_names, &mut group_names);
+        let used_by = |flavour: &str| -> Vec<String> {
+            let mut out: Vec<String> = self
+                .segments
+                .iter()
+                .filter_map(|(seg, fields)| Some((seg_names.get(seg.as_str())?, fields)))
+                .flat_map(|(name, fields)| {
+                    fields
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.as_str() == flavour)
+                        .map(move |(i, _)| format!("{name}-{}", i + 1))
+                })
+                .collect();
+            out.sort();
+            out.dedup();
+            // Named by another field: `OBX-5 (OBX-2 = CWE)`.
+            for (seg, maps) in &self.dynamic {
+                let Some(name) = seg_names.get(seg.as_str()) else {
+                    continue;
+                };
+                for (p, r, cases) in maps {
+                    for (v, dt) in cases {
+                        if dt == flavour {
+                            out.push(format!("{name}-{p} ({name}-{r} = {v})"));
+                        }
+                    }
+                }
+            }
+            // Used as a component of another datatype: `TS_D14TZR.1`.
+            for (dt, comps) in &self.datatypes {
+                for (i, c) in comps.iter().enumerate() {
+                    if c == flavour {
+                        out.push(format!("{dt}.{}", i + 1));
+                    }
+                }
+            }
+            out
+        };
+        let mut out = Vec::new();
+        let mut push = |context: String, rules: &[Rule]| {
+            for r in rules {
+                if let Rule::Statement {
+                    id,
+                    description,
+                    severity,
+                    ..
+                } = r
+                {
+                    out.push(StatementInfo {
+                        context: context.clone(),
+                        id: id.clone(),
+                        description: description.clone(),
+                        severity: *severity,
+                    });
+                }
+            }
+        };
+        push("message".into(), &self.message_rules);
+        for (id, rules) in &self.group_rules {
+            push(
+                group_names
+                    .get(id.as_str())
+                    .map_or(id.clone(), |n| n.to_string()),
+                rules,
+            );
+        }
+        for (id, rules) in &self.segment_rules {
+            push(
+                seg_names
+                    .get(id.as_str())
+                    .map_or(id.clone(), |n| n.to_string()),
+                rules,
+            );
+        }
+        for (id, rules) in &self.datatype_rules {
+            let fields = used_by(id);
+            let context = if fields.is_empty() {
+                id.clone()
+            } else {
+                format!("{id} ({})", fields.join(", "))
+            };
+            push(context, rules);
+        }
+        out
+    }
+
     /// Counts of rules read: (statements, predicates, bindings).
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut n = (0, 0, 0);
@@ -577,8 +728,16 @@ impl Conformance {
             .segments
             .iter()
             .map(|(id, fields)| {
+                let dynamic = self.dynamic.get(id);
                 let r = (0..fields.len())
-                    .filter(|&i| relevant.contains(&fields[i]))
+                    .filter(|&i| {
+                        relevant.contains(&fields[i])
+                            || dynamic.is_some_and(|d| {
+                                d.iter().any(|(p, _, cases)| {
+                                    *p == i + 1 && cases.iter().any(|(_, dt)| relevant.contains(dt))
+                                })
+                            })
+                    })
                     .collect();
                 (id.clone(), r)
             })
@@ -798,8 +957,8 @@ impl<'a> Eval<'a, '_> {
         };
         let seg = &self.msg.segments[index];
         for &i in relevant {
-            let dt = &fields[i];
             let n = i + 1;
+            let dt = self.field_flavour(index, flavour, n).unwrap_or(&fields[i]);
             let Some(raw) = seg.field_raw(n) else {
                 continue;
             };
@@ -809,6 +968,22 @@ impl<'a> Eval<'a, '_> {
                 self.walk_value(rep, 0, dt, at);
             }
         }
+    }
+
+    /// The datatype of a field another field names (OBX-5 by OBX-2), if any.
+    fn field_flavour(&self, index: usize, flavour: &str, field: usize) -> Option<&'a str> {
+        let (_, reference, cases) = self
+            .conf
+            .dynamic
+            .get(flavour)?
+            .iter()
+            .find(|(p, _, _)| *p == field)?;
+        let named = self.msg.segments[index].field_raw(*reference)?;
+        let named = split_at(named, self.d().component, 1);
+        cases
+            .iter()
+            .find(|(v, _)| v == named)
+            .map(|(_, dt)| dt.as_str())
     }
 
     fn repetitions(&self, index: usize, field: usize, raw: &'a str) -> Vec<&'a str> {
@@ -898,11 +1073,15 @@ impl<'a> Eval<'a, '_> {
                     return;
                 };
                 let dt = self
-                    .conf
-                    .segments
-                    .get(*flavour)
-                    .and_then(|f| f.get(step.position - 1))
-                    .map_or("", |s| s.as_str());
+                    .field_flavour(*index, flavour, step.position)
+                    .or_else(|| {
+                        self.conf
+                            .segments
+                            .get(*flavour)
+                            .and_then(|f| f.get(step.position - 1))
+                            .map(|s| s.as_str())
+                    })
+                    .unwrap_or("");
                 for (i, rep) in self
                     .repetitions(*index, step.position, raw)
                     .into_iter()

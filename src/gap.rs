@@ -323,6 +323,50 @@ pub fn analyse(
             covered_by: covered,
         });
     }
+    // Conformance statements the receiver enforces that the sender's profile
+    // does not state: the sender may break them without knowing.
+    if let Some(rc) = &receiver.conformance {
+        let stated: Vec<String> = sender
+            .conformance
+            .as_ref()
+            .map(|sc| sc.statements().into_iter().map(|s| s.description).collect())
+            .unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        for st in rc.statements() {
+            if stated.contains(&st.description) {
+                continue;
+            }
+            let short = st.context.split(" (").next().unwrap_or(&st.context);
+            let path = if st.id.is_empty() {
+                format!("{short}: {}", st.description)
+            } else {
+                format!("{short}: {}", st.id)
+            };
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            rows.push(GapRow {
+                path,
+                name: format!("conformance statement on {}", st.context),
+                sender: None,
+                receiver: None,
+                gaps: vec![Gap {
+                    kind: "receiver conformance statement".into(),
+                    detail: format!(
+                        "the receiver's profile requires: {} The sender's profile does not state it.",
+                        st.description
+                    ),
+                    severity: if st.severity == Severity::Error {
+                        Severity::Warning
+                    } else {
+                        Severity::Information
+                    },
+                }],
+                covered_by: Vec::new(),
+                status: "open".into(),
+            });
+        }
+    }
     rows
 }
 

@@ -410,6 +410,12 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
             &[("^LN^SC2^SARS-CoV-2^L|", "^LN^SC2^SARS-CoV-2^L^^^free text|")],
             ("", "OBX-3[1].9", 102, "error"),
         ),
+        // OBX-5's datatype named by OBX-2 (dynamic mapping: CWE → CWE_OBX5).
+        (
+            "alternate code without its coding system in OBX-5",
+            &[("260415000^Not Detected^L||", "260415000^Not Detected||")],
+            ("CWE-6-Usage", "OBX-5[1]", 102, "error"),
+        ),
         // Datatype-level binding (PT_M.1 to HL70103).
         (
             "processing id outside HL70103",
@@ -506,4 +512,52 @@ fn broken_or_unsupported_constraints_are_named_not_dropped() {
     );
     let (statements, predicates, _) = v.profile.conformance.as_ref().unwrap().counts();
     assert_eq!((statements, predicates), (55, 18));
+}
+
+#[test]
+fn gap_lists_receiver_conformance_statements_the_sender_does_not_state() {
+    let sender = imported(&format!(
+        "{PROFILES}/nist/nist_v2-validation_ORU_R01_Profile.xml"
+    ));
+    let receiver = imported(PHLIP);
+    let tables = baton::table::Tables::default();
+    let rows = baton::gap::analyse(&sender.profile, &receiver.profile, None, &tables);
+    let statements: Vec<&baton::gap::GapRow> = rows
+        .iter()
+        .filter(|r| {
+            r.gaps
+                .iter()
+                .any(|g| g.kind == "receiver conformance statement")
+        })
+        .collect();
+    assert_eq!(statements.len(), 57, "one row per statement");
+    let row = |p: &str| {
+        statements
+            .iter()
+            .find(|r| r.path == p)
+            .unwrap_or_else(|| panic!("{p}"))
+    };
+    let ack = row("MSH: NoACKType");
+    assert_eq!(ack.status, "open");
+    assert_eq!(ack.gaps[0].severity, baton::Severity::Warning);
+    assert!(ack.gaps[0].detail.contains("MSH-15"));
+    // A datatype flavour's row names where it is used, dynamic OBX-5 included.
+    assert!(row("CWE_LN: CWE-1-LN").name.contains("OBX-6"));
+    assert!(
+        row("CWE_OBX5: CWE-1-LN")
+            .name
+            .contains("OBX-5 (OBX-2 = CWE)")
+    );
+    // SHOULD statements are information.
+    assert_eq!(
+        row("OBSERVATION: OBX-Sequential").gaps[0].severity,
+        baton::Severity::Information
+    );
+    // The same profile on both sides states everything the receiver checks.
+    let same = baton::gap::analyse(&receiver.profile, &receiver.profile, None, &tables);
+    assert!(!same.iter().any(|r| {
+        r.gaps
+            .iter()
+            .any(|g| g.kind == "receiver conformance statement")
+    }));
 }
