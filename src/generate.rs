@@ -199,14 +199,11 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                 format!("{label} at the maximum length ({max})"),
                 Kind::Edge,
                 format!(
-                    "{} allows {max} characters in {label}: exactly {max} must pass.",
+                    "{} allows {max} characters in {label}: exactly {max} must pass the length check.",
                     r.name
                 ),
                 set_raw(&p, &"X".repeat(max)),
-                format!(
-                    "[[expect.field]]\npath = \"{}\"\noutcome = \"accepted\"\n",
-                    p.to_field()
-                ),
+                format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 104\n"),
             );
             c.push(
                 &format!("len-over-max-{}", slug(&p)),

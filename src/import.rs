@@ -14,6 +14,9 @@ use crate::hl7::Path;
 use crate::profile::{FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::table::{Table, Tables};
 
+/// Files a NIST IGAMT profile reads from its own folder.
+pub const NIST_COMPANIONS: [&str; 3] = ["VALUESETS.xml", "VALUESETBINDINGS.xml", "CONSTRAINTS.xml"];
+
 /// An imported profile, its value sets, and what could not be mapped.
 #[derive(Debug, Clone)]
 pub struct Imported {

@@ -670,14 +670,46 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
             actual,
         });
     }
-    for ff in &e.finding {
-        let hit = r.findings.iter().any(|f| {
-            (f.location.same_field(&ff.path)
-                || (f.segment_only && f.location.segment == ff.path.segment))
-                && f.code == ff.code
-                && ff.severity.is_none_or(|s| s == f.severity)
-                && ff.side.is_none_or(|s| s == f.side)
+    let matches = |ff: &crate::scenario::FindingExpectation, f: &crate::Finding| {
+        (f.location.same_field(&ff.path)
+            || (f.segment_only && f.location.segment == ff.path.segment))
+            && f.code == ff.code
+            && ff.severity.is_none_or(|s| s == f.severity)
+            && ff.side.is_none_or(|s| s == f.side)
+    };
+    for ff in &e.no_finding {
+        let hits: Vec<String> = r
+            .findings
+            .iter()
+            // Same component too: OBX-17.1 too long says nothing of OBX-17.3.
+            .filter(|f| {
+                matches(ff, f)
+                    && (ff.path.component_number.is_none()
+                        || f.location.component_number.is_none()
+                        || f.location.component_number == ff.path.component_number)
+            })
+            .map(|f| {
+                format!(
+                    "{} {} {}: {}",
+                    f.location_text(),
+                    f.code,
+                    f.severity.as_str(),
+                    f.reason
+                )
+            })
+            .collect();
+        checks.push(Check {
+            expectation: format!("no finding {} code {}", ff.path, ff.code),
+            met: hits.is_empty(),
+            actual: if hits.is_empty() {
+                "none".into()
+            } else {
+                hits.join("; ")
+            },
         });
+    }
+    for ff in &e.finding {
+        let hit = r.findings.iter().any(|f| matches(ff, f));
         let actual = r
             .findings
             .iter()

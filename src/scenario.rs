@@ -149,6 +149,10 @@ pub struct Expect {
     pub field: Vec<FieldExpectation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finding: Vec<FindingExpectation>,
+    /// Findings that must not be raised (e.g. no 104 for a value exactly at
+    /// the maximum length, whatever else the profiles say about it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_finding: Vec<FindingExpectation>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -211,14 +211,30 @@ impl Workspace {
                 ));
                 continue;
             }
-            let mut load_profile = |rel: &str| -> Result<Profile, LoadError> {
-                let p = root.join(rel);
-                let text = reader.read(&p)?;
-                // Baton TOML, or a standard XML profile whose value sets travel with it.
-                crate::validate::load_profile(&p, &text, &tables).map(|(profile, _)| profile)
-            };
-            let sender = load_profile(&h.sender_profile);
-            let receiver = load_profile(&h.receiver_profile);
+            let mut load_profile =
+                |rel: &str, side: crate::finding::Side| -> Result<Profile, LoadError> {
+                    let p = root.join(rel);
+                    let text = reader.read(&p)?;
+                    // Baton TOML, or a standard XML profile whose value sets travel with it.
+                    let (mut profile, _) = crate::validate::load_profile(&p, &text, &tables)?;
+                    if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+                        // The handoff says which side the profile stands for.
+                        profile.side = side;
+                        // NIST companion files are inputs too: their hashes go into
+                        // runs and sign-offs, so an edited constraint makes them stale.
+                        if let Some(dir) = p.parent() {
+                            for companion in crate::import::NIST_COMPANIONS {
+                                let c = dir.join(companion);
+                                if c.is_file() {
+                                    reader.read(&c)?;
+                                }
+                            }
+                        }
+                    }
+                    Ok(profile)
+                };
+            let sender = load_profile(&h.sender_profile, crate::finding::Side::Sender);
+            let receiver = load_profile(&h.receiver_profile, crate::finding::Side::Receiver);
             let rules_path = root.join(&h.rules);
             let rules = reader
                 .read(&rules_path)

@@ -60,6 +60,8 @@ fn generated_scenarios_hold_when_replayed() {
     for (name, handoffs) in [
         ("lab-orders-results", vec!["orders", "results"]),
         ("adt-registration", vec!["registration"]),
+        // A NIST profile as the receiver: conformance statements apply too.
+        ("phlip-flu-elr", vec!["flu-results"]),
     ] {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&Path::new("test-scenarios").join(name), dir.path());

@@ -146,3 +146,49 @@ fn the_failures_real_projects_hit_are_visible() {
         Some("20261102140500-0800")
     );
 }
+
+#[test]
+fn a_nist_profile_side_records_its_companion_files_and_stands_for_its_side() {
+    let ws = Workspace::load(Path::new("test-scenarios/phlip-flu-elr")).unwrap();
+    let files: Vec<String> = ws.files.iter().map(|f| f.path.clone()).collect();
+    for f in [
+        "profiles/cdc-phlip-flu/PROFILE.xml",
+        "profiles/cdc-phlip-flu/CONSTRAINTS.xml",
+        "profiles/cdc-phlip-flu/VALUESETS.xml",
+        "profiles/cdc-phlip-flu/VALUESETBINDINGS.xml",
+    ] {
+        assert!(files.iter().any(|x| x == f), "{f} not among {files:#?}");
+    }
+    let h = ws.handoff("flu-results").unwrap();
+    assert_eq!(h.receiver.side, baton::Side::Receiver);
+    // A conformance statement of the receiver, reported as the receiver's.
+    let r = replay::replay_scenario(&ws, ws.scenario("flu-04-test-code-not-loinc").unwrap());
+    let f = r
+        .replay
+        .findings
+        .iter()
+        .find(|f| f.rule.as_deref() == Some("CWE-1-LOINC"))
+        .expect("CWE-1-LOINC finding");
+    assert_eq!(f.side, baton::Side::Receiver);
+    assert_eq!(f.location.to_string(), "OBX-3[1]");
+}
+
+#[test]
+fn no_finding_expectations_hold_or_name_what_was_found() {
+    let ws = Workspace::load(Path::new("test-scenarios/phlip-flu-elr")).unwrap();
+    let mut s = ws.scenario("flu-01-valid").unwrap().clone();
+    let e = |path: &str| baton::scenario::FindingExpectation {
+        path: path.parse().unwrap(),
+        code: 104,
+        severity: None,
+        side: None,
+    };
+    // OBX-17.3 is within its length; OBX-17.1 is not.
+    s.expect.no_finding = vec![e("OBX-17.3")];
+    assert_eq!(replay::replay_scenario(&ws, &s).verdict, Verdict::Met);
+    s.expect.no_finding = vec![e("OBX-17.1")];
+    let r = replay::replay_scenario(&ws, &s);
+    assert_eq!(r.verdict, Verdict::Unmet);
+    let c = r.checks.iter().find(|c| !c.met).unwrap();
+    assert!(c.actual.contains("30 characters long"), "{c:?}");
+}
