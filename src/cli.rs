@@ -58,7 +58,7 @@ pub struct WindowArgs {
     /// Select this scenario (by id) when the window opens.
     #[arg(long, value_name = "ID")]
     pub select: Option<String>,
-    /// Open this tab: fields, messages, receipt or handoff.
+    /// Open this tab: fields, messages, receipt, handoff, gaps, live or session.
     #[arg(long, value_name = "TAB")]
     pub tab: Option<String>,
 }

@@ -1326,7 +1326,7 @@ impl<'a> Eval<'a, '_> {
                 assertion,
             } => {
                 if self.eval(assertion, ctx) == Some(false) {
-                    let loc = self.location(ctx);
+                    let loc = self.focus_location(ctx, assertion);
                     let what = if id.is_empty() {
                         "conformance statement".to_string()
                     } else {
@@ -1430,6 +1430,38 @@ impl<'a> Eval<'a, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Where a failed statement is reported: the value its assertion is
+    /// about (the consequent of an IMPLY, the first path of the rest), so
+    /// that the field account marks that field and not the whole segment;
+    /// the context when the path reaches nothing.
+    fn focus_location(&self, ctx: &Elem<'a>, assertion: &Expr) -> (Path, bool) {
+        fn focus(x: &Expr) -> Option<&ElemPath> {
+            match x {
+                Expr::Imply(_, b) => focus(b),
+                Expr::Not(e) => focus(e),
+                Expr::And(v) | Expr::Or(v) | Expr::Xor(v) => v.iter().find_map(focus),
+                Expr::Presence(p) | Expr::SetId(p) => Some(p),
+                Expr::PlainText { path, .. }
+                | Expr::StringList { path, .. }
+                | Expr::Format { path, .. } => Some(path),
+                Expr::PathValue { left, .. } => Some(left),
+            }
+        }
+        let Some(path) = focus(assertion) else {
+            return self.location(ctx);
+        };
+        let reached = self.resolve(ctx, path);
+        // The first valued element, else the first reached.
+        match reached
+            .iter()
+            .find(|e| Self::present(e))
+            .or(reached.first())
+        {
+            Some(e) => self.location(e),
+            None => self.target_location(ctx, path),
         }
     }
 

@@ -221,8 +221,22 @@ pub fn analyse(
                 severity: Severity::Warning,
             });
         }
+        // A profile silent on repetitions keeps the standard's (MSH-10 does not repeat).
+        let standard_reps = || {
+            if path.component_number.is_some() {
+                return Some(1);
+            }
+            names::dictionary()
+                .field(&path.segment, path.field_number)
+                .map(|d| d.max_repetitions)
+                .unwrap_or(Some(1))
+        };
         if let (Some(sr), Some(rr)) = (
-            s.map(|f| f.max_repetitions.unwrap_or(usize::MAX)),
+            s.map(|f| {
+                f.max_repetitions
+                    .or_else(standard_reps)
+                    .unwrap_or(usize::MAX)
+            }),
             r.and_then(|f| f.max_repetitions),
         ) && sr > rr
         {

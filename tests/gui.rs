@@ -397,3 +397,54 @@ fn live_panel_listens_and_shows_each_exchange() {
     h.run_steps(2);
     h.get_by_label("Start listening");
 }
+
+#[test]
+fn a_nist_receiver_profile_shows_its_conformance_findings_and_statement_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    copy_dir(std::path::Path::new("test-scenarios/phlip-flu-elr"), &ws);
+    let mut h = open(ws.to_str().unwrap());
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.get_by_label_contains("9 met · 0 unmet · 0 not run");
+
+    // The failed statement on the selected scenario's OBX-3, with its id and text.
+    h.get_by_label("Local test code labelled as LOINC").click();
+    h.run_steps(2);
+    h.get_by_label("Search").click();
+    h.run_steps(1);
+    h.get_by_label("Search").type_text("OBX-3");
+    h.run_steps(2);
+    h.get_by_label_contains("102: conformance statement CWE-1-LOINC not met");
+    h.get_by_label("Receipt").click();
+    h.run_steps(2);
+    h.get_by_label_contains("MSA|AE|");
+
+    // The Gaps tab: the receiver's statements the lab's profile does not state.
+    h.get_by_label("Session and sign-off").click();
+    h.run_steps(2);
+    h.get_by_label("Your name").click();
+    h.run_steps(1);
+    h.get_by_label("Your name").type_text("Maria Lopez");
+    h.run_steps(1);
+    h.get_by_label("Gaps").click();
+    h.run_steps(2);
+    h.get_by_label_contains("gaps, ");
+    h.get_by_label("Filter gaps").click();
+    h.run_steps(1);
+    h.get_by_label("Filter gaps").type_text("NoACKType");
+    h.run_steps(2);
+    h.get_by_label_contains("1 shown");
+    h.get_by_label("MSH: NoACKType").click();
+    h.run_steps(1);
+    h.get_by_label_contains("receiver conformance statement");
+    h.get_by_label("Disposition note").click();
+    h.run_steps(1);
+    h.get_by_label("Disposition note")
+        .type_text("Rule PHL-ACCEPT-ACK fills NE");
+    h.run_steps(1);
+    h.get_by_label("Not applicable").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Disposition recorded for MSH: NoACKType");
+}

@@ -375,19 +375,19 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
         (
             "MSH-15 AL without PHLabReport-Ack",
             &[("|NE|NE|USA|", "|AL|NE|USA|")],
-            ("NoACKType", "MSH", 102, "error"),
+            ("NoACKType", "MSH-15[1]", 102, "error"),
         ),
         // Datatype context (CX_PID3), regular expression in a NOT.
         (
             "an SSN as patient identifier",
             &[("PID|1||19348^", "PID|1||123-45-6789^")],
-            ("ID-No-SSN", "PID-3[1]", 102, "error"),
+            ("ID-No-SSN", "PID-3[1].1", 102, "error"),
         ),
         // Datatype context (CWE_LN): IMPLY(PlainText, Format).
         (
             "LN with a code that is not LOINC",
             &[("94533-7^SARS", "ABC^SARS")],
-            ("CWE-1-LOINC", "OBX-3[1]", 102, "error"),
+            ("CWE-1-LOINC", "OBX-3[1].1", 102, "error"),
         ),
         // Nested datatype (TS_D14TZR → DTM_L14TZ) with path ".".
         (
@@ -402,7 +402,7 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
                 "F|||20221116010000.000-0500|||Influenza SARS-CoV-2 (Flu SC2)^^99ELR^00^PCR^L||20221117113900.000-0500||||US Virgin Islands Department of Health^D^^^^CLIA&2.16.840.1.113883.19.4.6&ISO^XX^^^48D2179122|3500 Richmond Estate^^Christiansted^VI^00820-4370\nOBX|3",
                 "F|||20221116020000.000-0500|||Influenza SARS-CoV-2 (Flu SC2)^^99ELR^00^PCR^L||20221117113900.000-0500||||US Virgin Islands Department of Health^D^^^^CLIA&2.16.840.1.113883.19.4.6&ISO^XX^^^48D2179122|3500 Richmond Estate^^Christiansted^VI^00820-4370\nOBX|3",
             )],
-            ("OBR-7 and OBX-14", "ORC", 102, "error"),
+            ("OBR-7 and OBX-14", "OBR-7[1].1", 102, "error"),
         ),
         // Datatype predicate (CWE_C.9 is X when a code is given).
         (
@@ -414,7 +414,7 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
         (
             "alternate code without its coding system in OBX-5",
             &[("260415000^Not Detected^L||", "260415000^Not Detected||")],
-            ("CWE-6-Usage", "OBX-5[1]", 102, "error"),
+            ("CWE-6-Usage", "OBX-5[1].6", 102, "error"),
         ),
         // Datatype-level binding (PT_M.1 to HL70103).
         (
@@ -443,10 +443,10 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
     let seq: Vec<_> = dup.iter().filter(|f| f.0 == "OBX-Sequential").collect();
     assert_eq!(
         seq.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
-        ["OBX[2]", "OBX[3]", "OBX[4]"],
+        ["OBX[2]-1[1]", "OBX[3]-1[1]", "OBX[4]-1[1]"],
         "{dup:#?}"
     );
-    assert!(seq.iter().all(|f| f.3 == "warning" && f.4 == 1));
+    assert!(seq.iter().all(|f| f.3 == "warning" && f.4 == 5));
     let no12 = conformance_findings(
         &v,
         &std::fs::read("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH12.txt").unwrap(),

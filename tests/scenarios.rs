@@ -170,7 +170,7 @@ fn a_nist_profile_side_records_its_companion_files_and_stands_for_its_side() {
         .find(|f| f.rule.as_deref() == Some("CWE-1-LOINC"))
         .expect("CWE-1-LOINC finding");
     assert_eq!(f.side, baton::Side::Receiver);
-    assert_eq!(f.location.to_string(), "OBX-3[1]");
+    assert_eq!(f.location.to_string(), "OBX-3[1].1");
 }
 
 #[test]

@@ -41,9 +41,32 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let Some(h) = ws.handoff(&ws.scenarios[index].handoff) else {
         return;
     };
-    let rows: Vec<GapRow> = crate::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables)
-        .into_iter()
-        .filter(|r| r.status != "no gap")
+    // The analysis is made once per workspace load and handoff, not every frame.
+    let all = match &app.gap_cache {
+        Some(((w, id), rows)) if std::sync::Arc::ptr_eq(w, &ws) && *id == h.id => rows.clone(),
+        _ => {
+            let rows: Vec<GapRow> =
+                crate::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables)
+                    .into_iter()
+                    .filter(|r| r.status != "no gap")
+                    .collect();
+            let rows = std::sync::Arc::new(rows);
+            app.gap_cache = Some(((ws.clone(), h.id.clone()), rows.clone()));
+            rows
+        }
+    };
+    let needle = app.gap_filter.trim().to_lowercase();
+    let rows: Vec<&GapRow> = all
+        .iter()
+        .filter(|r| {
+            needle.is_empty()
+                || r.path.to_lowercase().contains(&needle)
+                || r.name.to_lowercase().contains(&needle)
+                || r.gaps.iter().any(|g| {
+                    g.kind.to_lowercase().contains(&needle)
+                        || g.detail.to_lowercase().contains(&needle)
+                })
+        })
         .collect();
     let dispositions = app
         .session
@@ -51,14 +74,26 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .as_ref()
         .map(crate::session::dispositions)
         .unwrap_or_default();
-    let open = rows.iter().filter(|r| r.status == "open").count();
+    let open = all.iter().filter(|r| r.status == "open").count();
     ui.horizontal(|ui| {
         ui.strong(format!("Gaps: {} → {}", h.sender.name, h.receiver.name));
         ui.label(format!(
             "{} gaps, {open} open, {} covered by rules",
-            rows.len(),
-            rows.len() - open
+            all.len(),
+            all.len() - open
         ));
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("Filter gaps");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.gap_filter)
+                .hint_text("field, kind or text, e.g. PID or conformance")
+                .desired_width(320.0),
+        )
+        .labelled_by(l.id);
+        if !needle.is_empty() {
+            ui.label(format!("{} shown", rows.len()));
+        }
     });
     ui.label(RichText::new("Select a gap, then record its disposition in the session (your name and side come from the Session tab).").weak());
     if let Some(m) = &app.session.message {

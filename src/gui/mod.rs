@@ -77,6 +77,9 @@ pub enum Tab {
     Session,
 }
 
+/// The gap rows of one handoff of one loaded workspace.
+type GapCache = ((Arc<Workspace>, String), Arc<Vec<crate::gap::GapRow>>);
+
 /// A problem shown in the problems panel: what, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -138,6 +141,11 @@ pub struct App {
     /// The gap selected in the Gaps tab, and the note for its disposition.
     pub gap_selected: Option<String>,
     pub gap_note: String,
+    /// Text the Gaps tab's rows are narrowed to.
+    pub gap_filter: String,
+    /// The last gap analysis: (workspace, handoff) it was made for, and its rows.
+    /// (Holding the workspace keeps its address from being reused by another.)
+    gap_cache: Option<GapCache>,
     /// The live MLLP panel.
     pub live: live::LiveState,
     /// Generated scenarios under review, and whether each is to be saved.
@@ -192,6 +200,8 @@ impl App {
             mask_screen: false,
             gap_selected: None,
             gap_note: String::new(),
+            gap_filter: String::new(),
+            gap_cache: None,
             generated: Vec::new(),
             live: live::LiveState::default(),
             masker: None,
