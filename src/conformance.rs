@@ -1258,28 +1258,9 @@ impl<'a> Eval<'a, '_> {
                 }))
             }
             Expr::Not(e) => self.eval(e, ctx).map(|b| !b),
-            Expr::And(v) => {
-                let mut unknown = false;
-                for e in v {
-                    match self.eval(e, ctx) {
-                        Some(false) => return Some(false),
-                        None => unknown = true,
-                        Some(true) => {}
-                    }
-                }
-                (!unknown).then_some(true)
-            }
-            Expr::Or(v) => {
-                let mut unknown = false;
-                for e in v {
-                    match self.eval(e, ctx) {
-                        Some(true) => return Some(true),
-                        None => unknown = true,
-                        Some(false) => {}
-                    }
-                }
-                (!unknown).then_some(false)
-            }
+            // AND: one false decides; OR: one true decides; else unknown if any is.
+            Expr::And(v) => self.decided_by(v, ctx, false),
+            Expr::Or(v) => self.decided_by(v, ctx, true),
             Expr::Xor(v) => {
                 let mut n = 0;
                 for e in v {
@@ -1296,6 +1277,20 @@ impl<'a> Eval<'a, '_> {
                 },
             },
         }
+    }
+
+    /// `Some(decisive)` when any operand is `decisive`; `None` when none is
+    /// and some are inconclusive; else `Some(!decisive)`.
+    fn decided_by(&self, v: &[Expr], ctx: &Elem<'a>, decisive: bool) -> Option<bool> {
+        let mut unknown = false;
+        for e in v {
+            match self.eval(e, ctx) {
+                Some(b) if b == decisive => return Some(decisive),
+                None => unknown = true,
+                Some(_) => {}
+            }
+        }
+        (!unknown).then_some(!decisive)
     }
 
     fn push(

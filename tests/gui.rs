@@ -20,6 +20,14 @@ fn open(workspace: &str) -> Harness<'static, App> {
         .build_eframe(move |cc| App::new(cc, path))
 }
 
+/// Clicks a labelled text box and types into it, as a person would.
+fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run_steps(1);
+    h.get_by_label(label).type_text(text);
+    h.run_steps(1);
+}
+
 /// Steps frames until the background replay has finished (at most 60 s).
 fn wait_for_replay(h: &mut Harness<'static, App>) {
     let start = Instant::now();
@@ -52,10 +60,8 @@ fn replay_select_filter_and_read_the_receipt() {
     h.step();
     h.step();
     assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(5));
-    h.get_by_label("Search").click();
+    type_into(&mut h, "Search", "PID-3");
     h.run_steps(1);
-    h.get_by_label("Search").type_text("PID-3");
-    h.run_steps(2);
     assert_eq!(h.state().search, "PID-3");
     assert_eq!(h.state().visible_rows().len(), 1);
     h.get_by_label_contains("101: required field PID-3 (Patient Identifier List) is missing");
@@ -82,10 +88,8 @@ fn replay_select_filter_and_read_the_receipt() {
     assert!(h.query_by_label_contains("101: required field").is_none());
 
     // Search narrows further.
-    h.get_by_label("Search").click();
+    type_into(&mut h, "Search", "OBR");
     h.run_steps(1);
-    h.get_by_label("Search").type_text("OBR");
-    h.run_steps(2);
     assert_eq!(h.state().visible_rows().len(), 1);
 
     // The receipt.
@@ -239,10 +243,8 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     h.get_by_label("Waiver owner").click();
     h.run_steps(1);
     h.get_by_label("Waiver owner").type_text("Ben Cho");
-    h.get_by_label("expires").click();
+    type_into(&mut h, "expires", "2027-03-31");
     h.run_steps(1);
-    h.get_by_label("expires").type_text("2027-03-31");
-    h.run_steps(2);
     h.get_by_label("Waive selected field").click();
     h.run_steps(3);
     h.get_by_label_contains("Waiver recorded for PV1-19");
@@ -292,20 +294,17 @@ fn gaps_get_dispositions_and_generated_scenarios_are_saved() {
     h.step();
     h.get_by_label("Session and sign-off").click();
     h.run_steps(2);
-    h.get_by_label("Your name").click();
-    h.run_steps(1);
-    h.get_by_label("Your name").type_text("Ana Ortiz");
-    h.run_steps(1);
+    type_into(&mut h, "Your name", "Ana Ortiz");
     h.get_by_label("Gaps").click();
     h.run_steps(2);
     h.get_by_label_contains("open, 3 covered by rules");
     h.get_by_label("PID-5").click();
     h.run_steps(1);
-    h.get_by_label("Disposition note").click();
-    h.run_steps(1);
-    h.get_by_label("Disposition note")
-        .type_text("Registration truncates at 48 from release 7.1");
-    h.run_steps(1);
+    type_into(
+        &mut h,
+        "Disposition note",
+        "Registration truncates at 48 from release 7.1",
+    );
     h.get_by_label("Waive").click();
     h.run_steps(3);
     h.get_by_label_contains("Disposition recorded for PID-5");
@@ -412,10 +411,8 @@ fn a_nist_receiver_profile_shows_its_conformance_findings_and_statement_gaps() {
     // The failed statement on the selected scenario's OBX-3, with its id and text.
     h.get_by_label("Local test code labelled as LOINC").click();
     h.run_steps(2);
-    h.get_by_label("Search").click();
+    type_into(&mut h, "Search", "OBX-3");
     h.run_steps(1);
-    h.get_by_label("Search").type_text("OBX-3");
-    h.run_steps(2);
     h.get_by_label_contains("102: conformance statement CWE-1-LOINC not met");
     h.get_by_label("Receipt").click();
     h.run_steps(2);
@@ -424,26 +421,17 @@ fn a_nist_receiver_profile_shows_its_conformance_findings_and_statement_gaps() {
     // The Gaps tab: the receiver's statements the lab's profile does not state.
     h.get_by_label("Session and sign-off").click();
     h.run_steps(2);
-    h.get_by_label("Your name").click();
-    h.run_steps(1);
-    h.get_by_label("Your name").type_text("Maria Lopez");
-    h.run_steps(1);
+    type_into(&mut h, "Your name", "Maria Lopez");
     h.get_by_label("Gaps").click();
     h.run_steps(2);
     h.get_by_label_contains("gaps, ");
-    h.get_by_label("Filter gaps").click();
+    type_into(&mut h, "Filter gaps", "NoACKType");
     h.run_steps(1);
-    h.get_by_label("Filter gaps").type_text("NoACKType");
-    h.run_steps(2);
     h.get_by_label_contains("1 shown");
     h.get_by_label("MSH: NoACKType").click();
     h.run_steps(1);
     h.get_by_label_contains("receiver conformance statement");
-    h.get_by_label("Disposition note").click();
-    h.run_steps(1);
-    h.get_by_label("Disposition note")
-        .type_text("Rule PHL-ACCEPT-ACK fills NE");
-    h.run_steps(1);
+    type_into(&mut h, "Disposition note", "Rule PHL-ACCEPT-ACK fills NE");
     h.get_by_label("Not applicable").click();
     h.run_steps(3);
     h.get_by_label_contains("Disposition recorded for MSH: NoACKType");
