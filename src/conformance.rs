@@ -58,7 +58,9 @@ impl std::str::FromStr for ElemPath {
                 };
                 let position = pos
                     .parse()
-                    .map_err(|_| format!("`{step}` in element path `{s}`"))?;
+                    .ok()
+                    .filter(|&p: &usize| p >= 1)
+                    .ok_or_else(|| format!("`{step}` in element path `{s}`"))?;
                 let instance = match inst {
                     "*" => None,
                     n => Some(n.parse().map_err(|_| format!("`{step}` in `{s}`"))?),
@@ -1607,6 +1609,10 @@ mod tests {
         );
         assert!(".".parse::<ElemPath>().unwrap().0.is_empty());
         assert!("x[1]".parse::<ElemPath>().is_err());
+        assert!(
+            "0[1]".parse::<ElemPath>().is_err(),
+            "positions count from 1"
+        );
         assert!(compare("10", "9", "GT"));
         assert!(compare("2.0", "2", "EQ"));
         assert!(compare("abc", "abd", "LT"));
