@@ -11,7 +11,9 @@
 //! (regular expression), SetID, PathValue, and NOT/AND/OR/XOR/IMPLY/
 //! FORALL/EXIST. Anything else is listed when the profile is imported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use roxmltree::Node as XmlNode;
 
@@ -214,20 +216,20 @@ impl Node {
 pub struct Conformance {
     pub structure: Vec<Node>,
     /// Segment definition id → (segment name, datatype flavour of each field).
-    pub segments: BTreeMap<String, Vec<String>>,
+    pub segments: FxHashMap<String, Vec<String>>,
     /// Datatype flavour id → datatype flavour of each component.
-    pub datatypes: BTreeMap<String, Vec<String>>,
+    pub datatypes: FxHashMap<String, Vec<String>>,
     /// Segment definition id → fields whose datatype another field names
     /// (OBX-5 by OBX-2): (field, reference field, [(value, datatype flavour)]).
-    pub dynamic: BTreeMap<String, Vec<DynamicMapping>>,
+    pub dynamic: FxHashMap<String, Vec<DynamicMapping>>,
     pub message_rules: Vec<Rule>,
-    pub group_rules: BTreeMap<String, Vec<Rule>>,
-    pub segment_rules: BTreeMap<String, Vec<Rule>>,
-    pub datatype_rules: BTreeMap<String, Vec<Rule>>,
+    pub group_rules: FxHashMap<String, Vec<Rule>>,
+    pub segment_rules: FxHashMap<String, Vec<Rule>>,
+    pub datatype_rules: FxHashMap<String, Vec<Rule>>,
     /// Datatype flavours with rules of their own or in their components.
-    relevant: BTreeSet<String>,
+    relevant: FxHashSet<String>,
     /// Per segment definition, the fields (0-based) whose datatype is relevant.
-    relevant_fields: BTreeMap<String, Vec<usize>>,
+    relevant_fields: FxHashMap<String, Vec<usize>>,
     /// Every segment name the structure has.
     known: Vec<SegName>,
 }
@@ -643,8 +645,8 @@ impl Conformance {
             }
             out
         };
-        let mut out = Vec::new();
-        let mut push = |context: String, rules: &[Rule]| {
+        let mut out: Vec<(u8, StatementInfo)> = Vec::new();
+        let mut push = |level: u8, context: String, rules: &[Rule]| {
             for r in rules {
                 if let Rule::Statement {
                     id,
@@ -653,18 +655,22 @@ impl Conformance {
                     ..
                 } = r
                 {
-                    out.push(StatementInfo {
-                        context: context.clone(),
-                        id: id.clone(),
-                        description: description.clone(),
-                        severity: *severity,
-                    });
+                    out.push((
+                        level,
+                        StatementInfo {
+                            context: context.clone(),
+                            id: id.clone(),
+                            description: description.clone(),
+                            severity: *severity,
+                        },
+                    ));
                 }
             }
         };
-        push("message".into(), &self.message_rules);
+        push(0, "message".into(), &self.message_rules);
         for (id, rules) in &self.group_rules {
             push(
+                1,
                 group_names
                     .get(id.as_str())
                     .map_or(id.clone(), |n| n.to_string()),
@@ -673,6 +679,7 @@ impl Conformance {
         }
         for (id, rules) in &self.segment_rules {
             push(
+                2,
                 seg_names
                     .get(id.as_str())
                     .map_or(id.clone(), |n| n.to_string()),
@@ -686,9 +693,11 @@ impl Conformance {
             } else {
                 format!("{id} ({})", fields.join(", "))
             };
-            push(context, rules);
+            push(3, context, rules);
         }
-        out
+        // Message, then groups, segments and datatypes, each by name.
+        out.sort_by(|(la, a), (lb, b)| (la, &a.context, &a.id).cmp(&(lb, &b.context, &b.id)));
+        out.into_iter().map(|(_, s)| s).collect()
     }
 
     /// Counts of rules read: (statements, predicates, bindings).
@@ -711,7 +720,7 @@ impl Conformance {
     }
 
     fn find_relevant(&mut self) {
-        let mut relevant: BTreeSet<String> = self.datatype_rules.keys().cloned().collect();
+        let mut relevant: FxHashSet<String> = self.datatype_rules.keys().cloned().collect();
         loop {
             let more: Vec<String> = self
                 .datatypes
