@@ -340,3 +340,53 @@ fn report_is_signed_masked_and_tamper_evident() {
             .contains("Delgado")
     );
 }
+
+#[test]
+fn editing_a_nist_constraints_file_makes_signoffs_stale() {
+    let d = tempfile::tempdir().unwrap();
+    let ws_path = d.path().join("ws");
+    copy_dir(Path::new("test-scenarios/phlip-flu-elr"), &ws_path);
+    let cfg = d.path().join("cfg");
+    for (name, side) in [("Ana", "sender"), ("Ben", "receiver")] {
+        let out = baton(
+            &cfg,
+            &[
+                "sign",
+                ws_path.to_str().unwrap(),
+                "--session",
+                "s",
+                "--name",
+                name,
+                "--side",
+                side,
+                "--decision",
+                "approve",
+            ],
+        );
+        assert!(out.status.success(), "{out:?}");
+    }
+    let status = |ws_path: &Path| {
+        let ws = Workspace::load(ws_path).unwrap();
+        let digest =
+            session::content_digest(&ws.files, &session::summaries(&replay::replay_all(&ws)));
+        let s = session::load(ws_path, "s").unwrap();
+        s.records
+            .iter()
+            .filter_map(|r| session::signoff_status(r, &digest))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        status(&ws_path),
+        [SignoffStatus::Valid, SignoffStatus::Valid]
+    );
+    // CONSTRAINTS.xml is read by the importer, beside PROFILE.xml; it is an input all the same.
+    let c = ws_path.join("profiles/cdc-phlip-flu/CONSTRAINTS.xml");
+    let t = std::fs::read_to_string(&c)
+        .unwrap()
+        .replace("Strength=\"SHOULD\"", "Strength=\"SHALL\"");
+    std::fs::write(&c, t).unwrap();
+    assert_eq!(
+        status(&ws_path),
+        [SignoffStatus::Stale, SignoffStatus::Stale]
+    );
+}
