@@ -417,6 +417,11 @@ fn a_nist_receiver_profile_shows_its_conformance_findings_and_statement_gaps() {
     h.get_by_label("Receipt").click();
     h.run_steps(2);
     h.get_by_label_contains("MSA|AE|");
+    h.get_by_label("Handoff").click();
+    h.run_steps(2);
+    h.get_by_label_contains(
+        "57 conformance statements, 18 predicates, 30 datatype value-set bindings",
+    );
 
     // The Gaps tab: the receiver's statements the lab's profile does not state.
     h.get_by_label("Session and sign-off").click();

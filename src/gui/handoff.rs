@@ -54,6 +54,16 @@ pub fn ui(ui: &mut egui::Ui, ws: &Workspace) {
                             ui.label(RichText::new("Receiver profile").weak());
                             ui.label(format!("{} ({})", h.receiver.name, h.receiver_profile_file));
                             ui.end_row();
+                            for (side, p) in [("Sender", &h.sender), ("Receiver", &h.receiver)] {
+                                if let Some(c) = &p.conformance {
+                                    let (statements, predicates, bindings) = c.counts();
+                                    ui.label(RichText::new(format!("{side} conformance")).weak());
+                                    ui.label(format!(
+                                        "{statements} conformance statements, {predicates} predicates, {bindings} datatype value-set bindings, checked on every replay"
+                                    ));
+                                    ui.end_row();
+                                }
+                            }
                         });
                     if !h.context.is_empty() {
                         ui.add_space(4.0);
