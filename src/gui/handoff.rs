@@ -55,6 +55,14 @@ pub fn ui(ui: &mut egui::Ui, ws: &Workspace) {
                             ui.label(format!("{} ({})", h.receiver.name, h.receiver_profile_file));
                             ui.end_row();
                             for (side, p) in [("Sender", &h.sender), ("Receiver", &h.receiver)] {
+                                if !p.inline_tables.tables.is_empty() {
+                                    ui.label(RichText::new(format!("{side} value sets")).weak());
+                                    ui.label(format!(
+                                        "{} in the profile itself",
+                                        p.inline_tables.tables.len()
+                                    ));
+                                    ui.end_row();
+                                }
                                 if let Some(c) = &p.conformance {
                                     let (statements, predicates, bindings) = c.counts();
                                     ui.label(RichText::new(format!("{side} conformance")).weak());
