@@ -352,7 +352,19 @@ fn import_nist(path: &FsPath, root: Node) -> Result<Imported, LoadError> {
         } else {
             0
         };
-        add_segment(&mut p, id, u, min, max_of(r.attribute("Max")));
+        // Inside a repeating group (ORDER_OBSERVATION*), "at most one ORC" holds
+        // per group instance, not per message.
+        let in_repeating_group = r
+            .ancestors()
+            .skip(1)
+            .take_while(|a| !a.has_tag_name("Message"))
+            .any(|g| g.has_tag_name("Group") && g.attribute("Max") != Some("1"));
+        let max = if in_repeating_group {
+            None
+        } else {
+            max_of(r.attribute("Max"))
+        };
+        add_segment(&mut p, id, u, min, max);
         if let Some(prev) = seg_flavour.insert(id.to_string(), re)
             && prev != re
         {

@@ -459,6 +459,9 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
         no12.iter().any(|f| f.1 == "OBX-3[1].9" && f.2 == 102),
         "{no12:#?}"
     );
+    // Two ORDER_OBSERVATION groups, each with its ORC and OBR: "at most one"
+    // holds per group instance, so no segment-count error.
+    assert!(!no12.iter().any(|f| f.2 == 100), "{no12:#?}");
 }
 
 #[test]
