@@ -923,8 +923,15 @@ fn check_type(
         }
         "CE" | "CWE" | "CNE" => {
             let code = comp(1);
-            let text = comp(2);
-            if code.is_empty() && text.is_empty() {
+            // The text may be the alternate's, or (CWE/CNE) the original text in .9.
+            let text = [2, 5, 9]
+                .into_iter()
+                .filter(|&i| i != 9 || data_type != "CE")
+                .map(&comp)
+                .find(|t| !t.trim().is_empty())
+                .unwrap_or_default();
+            let alternate_code = comp(4);
+            if code.is_empty() && alternate_code.is_empty() && text.is_empty() {
                 c.finding(
                     loc.clone(),
                     finding::DATA_TYPE,
@@ -932,6 +939,8 @@ fn check_type(
                     format!("{label}: neither a code nor a text is given"),
                     None,
                 );
+            } else if code.is_empty() && !alternate_code.is_empty() {
+                // Coded in the alternate coding system only: nothing to look up in the table.
             } else if code.is_empty() && (table.is_some() || data_type == "CNE") {
                 c.finding(
                     at(1),
@@ -1095,6 +1104,20 @@ mod tests {
     }
 
     const MSH: &str = "MSH|^~\\&|A|B|C|D|20240101120000-0500||ORU^R01|1|P|2.5.1\r";
+
+    #[test]
+    fn coded_values_may_carry_only_original_or_alternate_text() {
+        let (p, t) = profile("[[field]]\npath = \"OBX-17\"\nusage = \"O\"\ntype = \"CWE\"\n");
+        let obx = |v: &str| format!("{MSH}OBX|1|ST|X||y||||||F||||||{v}\r");
+        // CWE.9 original text, or an alternate code and text, is enough.
+        assert_eq!(codes(&p, &t, &obx("^^^^^^^^PCR")), []);
+        assert_eq!(codes(&p, &t, &obx("^^^ALT^Alt text^L")), []);
+        // Nothing, or only blanks in CWE.9, is not.
+        assert_eq!(
+            codes(&p, &t, &obx("^^^^^^^^  ")),
+            [("OBX-17".to_string(), 102)]
+        );
+    }
 
     #[test]
     fn checks_data_types() {
