@@ -215,7 +215,7 @@ impl Node {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Conformance {
     pub structure: Vec<Node>,
-    /// Segment definition id → (segment name, datatype flavour of each field).
+    /// Segment definition id → datatype flavour of each field.
     pub segments: FxHashMap<String, Vec<String>>,
     /// Datatype flavour id → datatype flavour of each component.
     pub datatypes: FxHashMap<String, Vec<String>>,
@@ -384,12 +384,15 @@ fn structure(n: XmlNode, seg_names: &BTreeMap<String, String>) -> Vec<Node> {
 }
 
 impl Conformance {
-    /// Reads the structure from a NIST `ConformanceProfile` root and the rules
-    /// from its CONSTRAINTS.xml / VALUESETBINDINGS.xml documents. `closed`
-    /// lists the value sets a required binding is checked against. What
-    /// cannot be read is described in `unmapped`.
+    /// Reads the structure from a NIST profile's `<Message>`, its segment
+    /// definitions (by id) and datatype definitions (components, by id), and
+    /// the rules from its CONSTRAINTS.xml / VALUESETBINDINGS.xml documents.
+    /// `closed` lists the value sets a required binding is checked against.
+    /// What cannot be read is described in `unmapped`.
     pub fn from_nist(
-        profile: XmlNode,
+        message: XmlNode,
+        segment_defs: &BTreeMap<&str, XmlNode>,
+        datatype_components: &BTreeMap<&str, &[XmlNode]>,
         constraints: Option<XmlNode>,
         bindings: Option<XmlNode>,
         closed: &[String],
@@ -397,12 +400,7 @@ impl Conformance {
     ) -> Conformance {
         let mut c = Conformance::default();
         let mut seg_names = BTreeMap::new();
-        for s in profile.descendants().filter(|n| {
-            n.has_tag_name("Segment") && n.parent().is_some_and(|p| p.has_tag_name("Segments"))
-        }) {
-            let Some(id) = s.attribute("ID") else {
-                continue;
-            };
+        for (id, s) in segment_defs {
             seg_names.insert(
                 id.to_string(),
                 s.attribute("Name").unwrap_or(id).to_string(),
@@ -436,22 +434,14 @@ impl Conformance {
                 c.dynamic.insert(id.to_string(), mappings);
             }
         }
-        for d in profile.descendants().filter(|n| {
-            n.has_tag_name("Datatype") && n.parent().is_some_and(|p| p.has_tag_name("Datatypes"))
-        }) {
-            let Some(id) = d.attribute("ID") else {
-                continue;
-            };
-            let comps = d
-                .children()
-                .filter(|f| f.has_tag_name("Component"))
+        for (id, comps) in datatype_components {
+            let comps = comps
+                .iter()
                 .map(|f| f.attribute("Datatype").unwrap_or("").to_string())
                 .collect();
             c.datatypes.insert(id.to_string(), comps);
         }
-        if let Some(m) = profile.descendants().find(|n| n.has_tag_name("Message")) {
-            c.structure = structure(m, &seg_names);
-        }
+        c.structure = structure(message, &seg_names);
 
         let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
         if let Some(root) = constraints {

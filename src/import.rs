@@ -14,9 +14,6 @@ use crate::hl7::Path;
 use crate::profile::{FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::table::{Table, Tables};
 
-/// Files a NIST IGAMT profile reads from its own folder.
-pub const NIST_COMPANIONS: [&str; 3] = ["VALUESETS.xml", "VALUESETBINDINGS.xml", "CONSTRAINTS.xml"];
-
 /// An imported profile, its value sets, and what could not be mapped.
 #[derive(Debug, Clone)]
 pub struct Imported {
@@ -135,14 +132,32 @@ fn add_segment(p: &mut Profile, id: &str, u: Usage, min: usize, max: Option<usiz
     });
 }
 
+/// Reads a file beside a profile (a NIST companion): `Ok(None)` when there
+/// is none. The caller decides how: a workspace hashes what it reads.
+pub type ReadCompanion<'a> = dyn FnMut(&FsPath) -> Result<Option<String>, LoadError> + 'a;
+
+/// Reads a companion straight from disk; an unreadable one counts as absent.
+pub fn read_beside(path: &FsPath) -> Result<Option<String>, LoadError> {
+    Ok(std::fs::read_to_string(path).ok())
+}
+
 /// Reads a profile file in either XML format (companion NIST files are read
 /// from the same folder).
 pub fn import(path: &FsPath, text: &str) -> Result<Imported, LoadError> {
+    import_with(path, text, &mut read_beside)
+}
+
+/// [`import`], reading the NIST companion files through `read`, once each.
+pub fn import_with(
+    path: &FsPath,
+    text: &str,
+    read: &mut ReadCompanion,
+) -> Result<Imported, LoadError> {
     let doc = Document::parse(text).map_err(|e| xml_error(path, e))?;
     let root = doc.root_element();
     match root.tag_name().name() {
         "HL7v2xConformanceProfile" => Ok(import_mwb(root)),
-        "ConformanceProfile" => import_nist(path, root),
+        "ConformanceProfile" => import_nist(path, root, read),
         other => Err(LoadError::File {
             path: path.to_path_buf(),
             message: format!(
@@ -263,7 +278,7 @@ struct NistDatatype<'a> {
     components: Vec<Node<'a, 'a>>,
 }
 
-fn import_nist(path: &FsPath, root: Node) -> Result<Imported, LoadError> {
+fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Imported, LoadError> {
     let mut unmapped = Vec::new();
     let name = root
         .children()
@@ -431,25 +446,35 @@ fn import_nist(path: &FsPath, root: Node) -> Result<Imported, LoadError> {
             p.fields.extend(comps);
         }
     }
-    let (tables, closed) = load_value_sets(path, &mut p, &seg_flavour, &mut unmapped)?;
-    // Conformance statements, predicates and datatype-level bindings.
+    // The companion files, each read and parsed once.
     let dir = path.parent().unwrap_or(FsPath::new("."));
-    let constraints_path = dir.join("CONSTRAINTS.xml");
-    let constraints_text = std::fs::read_to_string(&constraints_path).ok();
-    let constraints = match &constraints_text {
-        Some(t) => Some(Document::parse(t).map_err(|e| xml_error(&constraints_path, e))?),
-        None => None,
-    };
-    let bindings_path = dir.join("VALUESETBINDINGS.xml");
-    let bindings_text = std::fs::read_to_string(&bindings_path).ok();
-    let bindings = match &bindings_text {
-        Some(t) => Some(Document::parse(t).map_err(|e| xml_error(&bindings_path, e))?),
-        None => None,
-    };
+    let mut texts = Vec::new();
+    for name in ["VALUESETS.xml", "VALUESETBINDINGS.xml", "CONSTRAINTS.xml"] {
+        let file = dir.join(name);
+        let text = read(&file)?;
+        texts.push((file, text));
+    }
+    let mut docs = Vec::new();
+    for (file, text) in &texts {
+        docs.push(match text {
+            Some(t) => Some(Document::parse(t).map_err(|e| xml_error(file, e))?),
+            None => None,
+        });
+    }
+    let [value_sets, bindings, constraints] = [0, 1, 2].map(|i| docs[i].as_ref());
+    let (tables, closed) =
+        load_value_sets(value_sets, bindings, &mut p, &seg_flavour, &mut unmapped);
+    // Conformance statements, predicates and datatype-level bindings.
+    let components: BTreeMap<&str, &[Node]> = datatypes
+        .iter()
+        .map(|(id, d)| (*id, d.components.as_slice()))
+        .collect();
     let conf = crate::conformance::Conformance::from_nist(
-        root,
-        constraints.as_ref().map(|d| d.root_element()),
-        bindings.as_ref().map(|d| d.root_element()),
+        message,
+        &seg_defs,
+        &components,
+        constraints.map(|d| d.root_element()),
+        bindings.map(|d| d.root_element()),
         &closed,
         &mut unmapped,
     );
@@ -464,24 +489,21 @@ fn import_nist(path: &FsPath, root: Node) -> Result<Imported, LoadError> {
     })
 }
 
-/// Reads VALUESETS.xml and VALUESETBINDINGS.xml beside the profile, when
-/// present: required bindings of closed value sets on segment fields become
-/// table checks; the rest is listed as unmapped.
+/// From VALUESETS.xml and VALUESETBINDINGS.xml, when present: the value
+/// sets, and required bindings of closed value sets on segment fields as
+/// table checks; the rest is listed as unmapped. Also returns the closed,
+/// validated value sets.
 fn load_value_sets(
-    path: &FsPath,
+    vs: Option<&Document>,
+    bindings: Option<&Document>,
     p: &mut Profile,
     seg_flavour: &BTreeMap<String, &str>,
     unmapped: &mut Vec<String>,
-) -> Result<(Tables, Vec<String>), LoadError> {
+) -> (Tables, Vec<String>) {
     let mut tables = Tables::default();
-    let Some(dir) = path.parent() else {
-        return Ok((tables, Vec::new()));
+    let Some(vs) = vs else {
+        return (tables, Vec::new());
     };
-    let vs_path = dir.join("VALUESETS.xml");
-    let Ok(vs_text) = std::fs::read_to_string(&vs_path) else {
-        return Ok((tables, Vec::new()));
-    };
-    let vs = Document::parse(&vs_text).map_err(|e| xml_error(&vs_path, e))?;
     let no_validation: Vec<String> = vs
         .descendants()
         .filter(|n| n.has_tag_name("NoValidation"))
@@ -524,11 +546,9 @@ fn load_value_sets(
             },
         );
     }
-    let b_path = dir.join("VALUESETBINDINGS.xml");
-    let Ok(b_text) = std::fs::read_to_string(&b_path) else {
-        return Ok((tables, closed));
+    let Some(b) = bindings else {
+        return (tables, closed);
     };
-    let b = Document::parse(&b_text).map_err(|e| xml_error(&b_path, e))?;
     let mut bound = 0;
     let mut skipped = 0;
     for seg in b.descendants().filter(|n| n.has_tag_name("Segment")) {
@@ -583,5 +603,5 @@ fn load_value_sets(
     if skipped > 0 {
         unmapped.push(format!("{skipped} segment-level value-set bindings not checked (suggested strength, open or unvalidated value sets, or complex locations); {bound} checked"));
     }
-    Ok((tables, closed))
+    (tables, closed)
 }

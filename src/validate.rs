@@ -77,11 +77,21 @@ pub fn load_profile(
     text: &str,
     tables: &Tables,
 ) -> Result<(Profile, Vec<String>), LoadError> {
+    load_profile_with(path, text, tables, &mut crate::import::read_beside)
+}
+
+/// [`load_profile`], reading NIST companion files through `read`.
+pub fn load_profile_with(
+    path: &FsPath,
+    text: &str,
+    tables: &Tables,
+    read: &mut crate::import::ReadCompanion,
+) -> Result<(Profile, Vec<String>), LoadError> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
     {
-        let i = crate::import::import(path, text)?;
+        let i = crate::import::import_with(path, text, read)?;
         let mut p = i.profile;
         p.inline_tables.tables.extend(i.tables.tables);
         Ok((p, i.unmapped))

@@ -215,21 +215,21 @@ impl Workspace {
                 |rel: &str, side: crate::finding::Side| -> Result<Profile, LoadError> {
                     let p = root.join(rel);
                     let text = reader.read(&p)?;
-                    // Baton TOML, or a standard XML profile whose value sets travel with it.
-                    let (mut profile, _) = crate::validate::load_profile(&p, &text, &tables)?;
+                    // Baton TOML, or a standard XML profile whose value sets travel
+                    // with it. NIST companion files are inputs too, read through the
+                    // reader: their hashes go into runs and sign-offs, so an edited
+                    // constraint makes them stale.
+                    let (mut profile, _) =
+                        crate::validate::load_profile_with(&p, &text, &tables, &mut |c: &Path| {
+                            if c.is_file() {
+                                reader.read(c).map(Some)
+                            } else {
+                                Ok(None)
+                            }
+                        })?;
                     if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
                         // The handoff says which side the profile stands for.
                         profile.side = side;
-                        // NIST companion files are inputs too: their hashes go into
-                        // runs and sign-offs, so an edited constraint makes them stale.
-                        if let Some(dir) = p.parent() {
-                            for companion in crate::import::NIST_COMPANIONS {
-                                let c = dir.join(companion);
-                                if c.is_file() {
-                                    reader.read(&c)?;
-                                }
-                            }
-                        }
                     }
                     Ok(profile)
                 };
