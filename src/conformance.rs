@@ -154,7 +154,11 @@ pub type DynamicMapping = (usize, usize, Vec<(String, String)>);
 /// A conformance statement as a person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementInfo {
+    /// `message`, a group (`ORDER_OBSERVATION`), a segment (`MSH`) or a
+    /// datatype flavour (`CWE_LN`).
     pub context: String,
+    /// For a datatype flavour: where it is used (`OBX-3`, `TS_D14TZR.1`).
+    pub applies_to: Vec<String>,
     pub id: String,
     pub description: String,
     /// SHALL → error, SHOULD → warning.
@@ -572,8 +576,8 @@ impl Conformance {
     }
 
     /// Every conformance statement with a readable context: `MSH`,
-    /// `ORDER_OBSERVATION` (a group), or `CWE_LN (OBX-3, PID-10)` (a datatype
-    /// flavour and the fields that use it).
+    /// `ORDER_OBSERVATION` (a group), or `CWE_LN` (a datatype flavour, with
+    /// the fields that use it).
     pub fn statements(&self) -> Vec<StatementInfo> {
         let mut seg_names: BTreeMap<&str, SegName> = BTreeMap::new();
         let mut group_names: BTreeMap<&str, &str> = BTreeMap::new();
@@ -636,7 +640,7 @@ impl Conformance {
             out
         };
         let mut out: Vec<(u8, StatementInfo)> = Vec::new();
-        let mut push = |level: u8, context: String, rules: &[Rule]| {
+        let mut push = |level: u8, context: String, applies_to: Vec<String>, rules: &[Rule]| {
             for r in rules {
                 if let Rule::Statement {
                     id,
@@ -649,6 +653,7 @@ impl Conformance {
                         level,
                         StatementInfo {
                             context: context.clone(),
+                            applies_to: applies_to.clone(),
                             id: id.clone(),
                             description: description.clone(),
                             severity: *severity,
@@ -657,13 +662,14 @@ impl Conformance {
                 }
             }
         };
-        push(0, "message".into(), &self.message_rules);
+        push(0, "message".into(), Vec::new(), &self.message_rules);
         for (id, rules) in &self.group_rules {
             push(
                 1,
                 group_names
                     .get(id.as_str())
                     .map_or(id.clone(), |n| n.to_string()),
+                Vec::new(),
                 rules,
             );
         }
@@ -673,17 +679,12 @@ impl Conformance {
                 seg_names
                     .get(id.as_str())
                     .map_or(id.clone(), |n| n.to_string()),
+                Vec::new(),
                 rules,
             );
         }
         for (id, rules) in &self.datatype_rules {
-            let fields = used_by(id);
-            let context = if fields.is_empty() {
-                id.clone()
-            } else {
-                format!("{id} ({})", fields.join(", "))
-            };
-            push(3, context, rules);
+            push(3, id.clone(), used_by(id), rules);
         }
         // Message, then groups, segments and datatypes, each by name.
         out.sort_by(|(la, a), (lb, b)| (la, &a.context, &a.id).cmp(&(lb, &b.context, &b.id)));

@@ -350,18 +350,25 @@ pub fn analyse(
             if stated.contains(&st.description) {
                 continue;
             }
-            let short = st.context.split(" (").next().unwrap_or(&st.context);
             let path = if st.id.is_empty() {
-                format!("{short}: {}", st.description)
+                format!("{}: {}", st.context, st.description)
             } else {
-                format!("{short}: {}", st.id)
+                format!("{}: {}", st.context, st.id)
             };
             if !seen.insert(path.clone()) {
                 continue;
             }
             rows.push(GapRow {
                 path,
-                name: format!("conformance statement on {}", st.context),
+                name: if st.applies_to.is_empty() {
+                    format!("conformance statement on {}", st.context)
+                } else {
+                    format!(
+                        "conformance statement on {} ({})",
+                        st.context,
+                        st.applies_to.join(", ")
+                    )
+                },
                 sender: None,
                 receiver: None,
                 gaps: vec![Gap {
