@@ -19,6 +19,9 @@ pub struct LiveState {
     pub running: Option<(Arc<Live>, String)>,
     pub selected: Option<usize>,
     pub error: Option<String>,
+    /// The selected exchange's per-field account, replayed once per selection
+    /// (of this listener) rather than every frame.
+    account: Option<(Arc<Live>, usize, crate::replay::MessageReplay)>,
 }
 
 impl Default for LiveState {
@@ -30,6 +33,7 @@ impl Default for LiveState {
             running: None,
             selected: None,
             error: None,
+            account: None,
         }
     }
 }
@@ -186,7 +190,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     if let Some(e) = &s.error {
         ui.colored_label(style::RED, e);
     }
-    let t = s.transcript();
+    // Read in place, under the lock, for this frame: no copy of every exchange.
+    let live = s.running.as_ref().map(|(l, _)| l.clone());
+    let guard = live.as_ref().and_then(|l| l.transcript.lock().ok());
+    let t: &[Exchange] = guard.as_deref().map_or(&[], |v| v.as_slice());
     match &s.running {
         Some((live, addr)) => {
             let n = live.messages.load(Ordering::Relaxed);
@@ -209,7 +216,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             ui.label(RichText::new("Not listening. Point the sending system at this port; Baton answers with the granular receipt, or relays to the receiver and passes its ACK back.").weak());
         }
     }
-    if let Some((p50, p95, max)) = mllp::latency_summary(&t) {
+    if let Some((p50, p95, max)) = mllp::latency_summary(t) {
         ui.label(format!(
             "latency p50 {:.1} ms · p95 {:.1} ms · max {:.1} ms",
             p50 as f64 / 1e3,
@@ -217,7 +224,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             max as f64 / 1e3
         ));
     }
-    histogram(ui, &t);
+    histogram(ui, t);
     ui.separator();
     let mut clicked = None;
     let selected = s.selected;
@@ -297,18 +304,32 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         app.live.selected = Some(i);
     }
     // The per-field account of the selected exchange.
-    let Some(e) = app.live.selected.and_then(|i| t.get(i)) else {
+    let (Some(i), Some(live)) = (app.live.selected, live.as_ref()) else {
+        return;
+    };
+    let Some(e) = t.get(i) else {
         return;
     };
     let Some(ws) = &app.workspace else { return };
-    let Some(h) = hl7::parse_one(&e.message)
-        .ok()
-        .and_then(|m| ws.handoff_for_type(&m.message_type()).cloned())
-        .or_else(|| ws.handoffs.first().cloned())
-    else {
+    let fresh = app
+        .live
+        .account
+        .as_ref()
+        .is_some_and(|(l, j, _)| Arc::ptr_eq(l, live) && *j == i);
+    if !fresh {
+        let Some(h) = hl7::parse_one(&e.message)
+            .ok()
+            .and_then(|m| ws.handoff_for_type(&m.message_type()))
+            .or_else(|| ws.handoffs.first())
+        else {
+            return;
+        };
+        let r = crate::replay::replay_text(h, &ws.tables, &e.message);
+        app.live.account = Some((live.clone(), i, r));
+    }
+    let Some((_, _, r)) = &app.live.account else {
         return;
     };
-    let r = crate::replay::replay_text(&h, &ws.tables, &e.message);
     ui.separator();
     ui.strong(format!(
         "{}: {} accepted, {} transformed, {} rejected, {} dropped",

@@ -270,6 +270,7 @@ impl App {
 
     fn reload_session(&mut self) {
         let Some(ws) = &self.workspace else { return };
+        self.session.names = crate::session::list(&ws.root);
         if crate::session::check_name(&self.session.name).is_err() {
             self.session.loaded = None;
             return;
@@ -292,6 +293,8 @@ impl App {
             return;
         }
         self.session.last_poll = Some(std::time::Instant::now());
+        // Sessions the other team starts show up too.
+        self.session.names = crate::session::list(&ws.root);
         if crate::session::check_name(&self.session.name).is_ok()
             && (self
                 .session

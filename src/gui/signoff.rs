@@ -24,6 +24,18 @@ pub struct SessionState {
     pub fingerprint: (usize, Option<std::time::SystemTime>),
     pub last_poll: Option<std::time::Instant>,
     pub message: Option<String>,
+    /// Session folders of the workspace, re-read when the session is.
+    pub names: Vec<String>,
+    /// Signature checks of the loaded records against the current digest,
+    /// made once per (session, folder fingerprint, digest, all met), not every frame.
+    checked: Option<Checked>,
+}
+
+struct Checked {
+    key: (String, (usize, Option<std::time::SystemTime>), String, bool),
+    /// Per record, in order.
+    statuses: Vec<Option<SignoffStatus>>,
+    go_live: session::GoLive,
 }
 
 impl Default for SessionState {
@@ -41,6 +53,8 @@ impl Default for SessionState {
             fingerprint: (0, None),
             last_poll: None,
             message: None,
+            names: Vec::new(),
+            checked: None,
         }
     }
 }
@@ -58,18 +72,18 @@ pub fn default_save_picker() -> SavePicker {
 }
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
-    let Some(ws) = app.workspace.clone() else {
+    if app.workspace.is_none() {
         return;
-    };
+    }
     let s = &mut app.session;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("who").num_columns(2).show(ui, |ui| {
             let l = ui.label("Session");
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut s.name).desired_width(160.0)).labelled_by(l.id);
-                for existing in session::list(&ws.root) {
-                    if ui.small_button(&existing).clicked() {
-                        s.name = existing;
+                for existing in &s.names {
+                    if ui.small_button(existing).clicked() {
+                        s.name = existing.clone();
                         s.loaded = None;
                     }
                 }
@@ -141,7 +155,20 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         };
         let digest = app.current_digest.clone();
         if let Some(d) = &digest {
-            let g = session::go_live(loaded, d, app.results.iter().all(|r| r.as_ref().is_some_and(|r| r.verdict == crate::Verdict::Met)));
+            let all_met = app.results.iter().all(|r| r.as_ref().is_some_and(|r| r.verdict == crate::Verdict::Met));
+            let key = (loaded.name.clone(), s.fingerprint, d.clone(), all_met);
+            if s.checked.as_ref().is_none_or(|c| c.key != key) {
+                s.checked = Some(Checked {
+                    key,
+                    statuses: loaded.records.iter().map(|r| session::signoff_status(r, d)).collect(),
+                    go_live: session::go_live(loaded, d, all_met),
+                });
+            }
+        } else {
+            s.checked = None;
+        }
+        let checked = s.checked.as_ref();
+        if let Some(g) = checked.map(|c| &c.go_live) {
             ui.horizontal(|ui| {
                 if g.ready {
                     ui.colored_label(style::GREEN, RichText::new("Ready for go-live").strong());
@@ -158,7 +185,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         }
         ui.add_space(4.0);
         ui.strong(format!("Records ({})", loaded.records.len()));
-        for r in loaded.records.iter().rev() {
+        for (i, r) in loaded.records.iter().enumerate().rev() {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(&r.at).weak().monospace());
                 match &r.event {
@@ -187,7 +214,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         ui.label(format!("gap {handoff} {path}: {disposition} by {} — {note} (owner {owner})", by.name));
                     }
                     Event::Signoff { by, decision, comment, .. } => {
-                        let status = digest.as_deref().and_then(|d| session::signoff_status(r, d));
+                        let status = checked.and_then(|c| c.statuses.get(i).copied().flatten());
                         let (text, color) = match status {
                             Some(SignoffStatus::Valid) => ("valid", style::GREEN),
                             Some(SignoffStatus::Stale) => ("stale: inputs or results changed since", style::AMBER),
