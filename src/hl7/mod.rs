@@ -724,6 +724,25 @@ impl Message {
         ))
     }
 
+    /// The raw text at a path read in the segment at `index` (whatever
+    /// occurrence the path names): no search for the segment.
+    pub fn get_in(&self, index: usize, path: &Path) -> &str {
+        let Some(raw) = self
+            .segments
+            .get(index)
+            .and_then(|s| s.field_raw(path.field_number))
+        else {
+            return "";
+        };
+        sub_value(
+            raw,
+            &self.delimiters,
+            path.repetition_number,
+            path.component_number,
+            path.subcomponent_number,
+        )
+    }
+
     /// The raw text at a path, shared with the message when the path is a
     /// whole field (no copy), `None` when absent.
     pub fn get_shared(&self, path: &Path) -> Option<std::sync::Arc<str>> {

@@ -9,6 +9,11 @@ use super::Path;
 
 const DICTIONARY: &str = include_str!("../../assets/hl7-dictionary-2.5.1.tsv");
 
+/// HL7 v2.5.1 primitive data types (they have no components).
+pub const PRIMITIVES: [&str; 14] = [
+    "ST", "TX", "FT", "NM", "SI", "ID", "IS", "DT", "DTM", "TM", "GTS", "NUL", "varies", "TN",
+];
+
 /// The standard's definition of one field or component.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ElementDef {
@@ -32,6 +37,9 @@ pub struct Dictionary {
     fields: Table,
     /// Per data type, its components.
     components: Table,
+    /// Per message structure (`ORU_R01`), the segments it defines, groups
+    /// flattened, in order; a choice (`OBR,RQD`) stands at one place.
+    structures: rustc_hash::FxHashMap<String, Vec<Vec<super::SegName>>>,
 }
 
 fn put(table: &mut Table, key: &str, number: usize, def: ElementDef) {
@@ -84,10 +92,47 @@ impl Dictionary {
                 (Some("C"), Some(dt), Some(n)) if n > 0 => {
                     put(&mut d.components, dt, n, element(&cols))
                 }
+                (Some("M"), Some(name), _) => {
+                    let places = cols
+                        .get(2)
+                        .copied()
+                        .unwrap_or("")
+                        .split(' ')
+                        .filter(|p| !p.is_empty())
+                        .map(|p| p.split(',').map(super::SegName::new).collect())
+                        .collect();
+                    d.structures.insert(name.to_string(), places);
+                }
                 _ => {}
             }
         }
         d
+    }
+
+    /// The segments a message structure defines, in order (groups
+    /// flattened; each place lists the segments that may stand there).
+    pub fn structure(&self, name: &str) -> Option<&[Vec<super::SegName>]> {
+        self.structures.get(name).map(Vec::as_slice)
+    }
+
+    /// The structure of a message: MSH-9.3 when given, else `TYPE_EVENT`.
+    pub fn structure_of(
+        &self,
+        message_type: &str,
+        event: &str,
+        structure: &str,
+    ) -> Option<&[Vec<super::SegName>]> {
+        if !structure.is_empty()
+            && let Some(s) = self.structure(structure)
+        {
+            return Some(s);
+        }
+        self.structure(&format!("{message_type}_{event}"))
+    }
+
+    /// Whether the standard defines this segment at all.
+    pub fn is_standard_segment(&self, segment: &str) -> bool {
+        self.segments.contains_key(segment)
     }
 
     pub fn segment_name(&self, segment: &str) -> Option<&str> {
@@ -96,6 +141,21 @@ impl Dictionary {
 
     pub fn field(&self, segment: &str, number: usize) -> Option<&ElementDef> {
         lookup(&self.fields, segment, number)
+    }
+
+    /// The standard's fields of a segment (index 0 is field 1); empty when unknown.
+    pub fn fields_of(&self, segment: &str) -> &[Option<ElementDef>] {
+        self.fields.get(segment).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// How many components the standard defines for a data type (0 for a primitive).
+    pub fn component_count(&self, data_type: &str) -> usize {
+        self.components.get(data_type).map_or(0, Vec::len)
+    }
+
+    /// Whether a name is an HL7 v2.5.1 data type (composite or primitive).
+    pub fn is_data_type(&self, name: &str) -> bool {
+        self.components.contains_key(name) || PRIMITIVES.contains(&name)
     }
 
     pub fn component(&self, data_type: &str, number: u32) -> Option<&ElementDef> {
@@ -165,5 +225,19 @@ mod tests {
         let f = d.field("PID", 15).unwrap();
         assert_eq!(f.table.as_deref(), Some("HL70296"));
         assert_eq!(d.field("OBX", 5).unwrap().max_repetitions, None);
+    }
+
+    #[test]
+    fn knows_message_structures() {
+        let d = dictionary();
+        let oru = d.structure_of("ORU", "R01", "").unwrap();
+        let has = |s: &[Vec<crate::hl7::SegName>], n: &str| s.iter().flatten().any(|x| *x == n);
+        assert!(has(oru, "MSH") && has(oru, "OBX") && has(oru, "SPM"));
+        assert!(!has(oru, "RXA"));
+        // MSH-9.3 names the structure an event shares.
+        let a08 = d.structure_of("ADT", "A08", "ADT_A01").unwrap();
+        assert!(has(a08, "PV1") && has(a08, "IN1"));
+        let orm = d.structure("ORM_O01").unwrap();
+        assert!(orm.iter().any(|p| p.len() > 1), "OBR or RQD… is one place");
     }
 }

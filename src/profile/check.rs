@@ -1,0 +1,954 @@
+//! The check of a message against a profile. What the profile lists is
+//! checked as it says; what it does not list is checked as the HL7 v2.5.1
+//! standard defines it: a segment the message structure defines is known,
+//! a field's type, repetitions and usage R come from the standard, and
+//! profile-wide settings (`timestamps_require_offset`) reach every field.
+//! One pass over the segments; no step rescans the message.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
+use crate::finding::{self, Finding, Severity};
+use crate::hl7::datetime::Timestamp;
+use crate::hl7::names::{self, ElementDef};
+use crate::hl7::{self, Message, Path, SegName};
+use crate::table::Tables;
+
+/// A populated field the system does not take, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ignored {
+    pub path: Path,
+    pub reason: String,
+}
+
+/// What a profile check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub findings: Vec<Finding>,
+    /// Populated fields the system silently ignores (never silent in Baton).
+    pub ignored: Vec<Ignored>,
+}
+
+struct Checker<'a> {
+    profile: &'a Profile,
+    tables: &'a Tables,
+    msg: &'a Message,
+    out: CheckResult,
+}
+
+impl Checker<'_> {
+    fn finding(
+        &mut self,
+        location: Path,
+        code: u16,
+        severity: Severity,
+        reason: String,
+        rule: Option<String>,
+    ) {
+        self.out.findings.push(Finding {
+            location,
+            segment_only: false,
+            code,
+            severity,
+            reason,
+            side: self.profile.side,
+            rule,
+        });
+    }
+
+    fn segment_finding(&mut self, segment: &str, occurrence: usize, code: u16, reason: String) {
+        self.out.findings.push(Finding {
+            location: Path::field(segment, occurrence, 1),
+            segment_only: true,
+            code,
+            severity: Severity::Error,
+            reason,
+            side: self.profile.side,
+            rule: None,
+        });
+    }
+}
+
+/// Checks a message against a profile. Data problems are findings; this never fails.
+pub fn check(profile: &Profile, tables: &Tables, msg: &Message) -> CheckResult {
+    let mut c = Checker {
+        profile,
+        tables,
+        msg,
+        out: CheckResult::default(),
+    };
+    check_header(&mut c);
+    let places = check_segments(&mut c);
+    check_fields(&mut c, &places);
+    check_context(&mut c, &places);
+    if let Some(conf) = &profile.conformance {
+        conf.check(
+            msg,
+            &profile.inline_tables,
+            profile.side,
+            &mut c.out.findings,
+        );
+    }
+    c.out
+}
+
+fn msh(field: usize) -> Path {
+    Path::field("MSH", 1, field)
+}
+
+fn check_header(c: &mut Checker) {
+    let p = c.profile;
+    let m = c.msg;
+    let mt = m.message_type();
+    if !p.message_types.is_empty() && !p.message_types.iter().any(|t| t == &mt) {
+        let ty = mt.split('^').next().unwrap_or("");
+        let code = if p
+            .message_types
+            .iter()
+            .any(|t| t.split('^').next() == Some(ty))
+        {
+            finding::UNSUPPORTED_EVENT
+        } else {
+            finding::UNSUPPORTED_TYPE
+        };
+        let shown = if mt.is_empty() {
+            "(empty)".to_string()
+        } else {
+            format!("`{mt}`")
+        };
+        c.finding(
+            msh(9),
+            code,
+            Severity::Error,
+            format!(
+                "message type {shown} is not one of {}",
+                p.message_types.join(", ")
+            ),
+            None,
+        );
+    }
+    if !p.processing_ids.is_empty() {
+        let pid = hl7::sub_value(
+            m.segments[0].field_raw(11).unwrap_or(""),
+            &m.delimiters,
+            None,
+            Some(1),
+            None,
+        );
+        if !p.processing_ids.iter().any(|x| x == pid) {
+            c.finding(
+                msh(11),
+                finding::UNSUPPORTED_PROCESSING,
+                Severity::Error,
+                format!(
+                    "processing id `{pid}` is not one of {}",
+                    p.processing_ids.join(", ")
+                ),
+                None,
+            );
+        }
+    }
+    if let Some(v) = &p.hl7_version
+        && m.version() != v
+    {
+        c.finding(
+            msh(12),
+            finding::UNSUPPORTED_VERSION,
+            Severity::Error,
+            format!("HL7 version `{}` where {v} is expected", m.version()),
+            None,
+        );
+    }
+}
+
+/// Segments that frame messages and batches: always known.
+pub const ENVELOPE_SEGMENTS: [&str; 5] = ["MSH", "BHS", "BTS", "FHS", "FTS"];
+
+/// How a profile regards a segment of the message.
+#[derive(Clone, Copy)]
+pub(crate) enum Status<'a> {
+    /// Listed in the profile.
+    Listed(&'a SegmentSpec),
+    /// Not listed, but the standard defines it for this message: checked as
+    /// the standard defines it.
+    Standard,
+    /// Neither listed nor defined by the standard for this message: the
+    /// profile's `unknown_segments` applies.
+    Unknown,
+}
+
+/// Whether the standard knows a segment for a message: the envelope always;
+/// otherwise the message structure's segments, or, when the structure is not
+/// known, any segment the standard defines.
+pub(crate) fn standard_knows(structure: Option<&[Vec<SegName>]>, name: SegName) -> bool {
+    if ENVELOPE_SEGMENTS.contains(&name.as_str()) {
+        return true;
+    }
+    match structure {
+        Some(places) => places.iter().flatten().any(|s| *s == name),
+        None => names::dictionary().is_standard_segment(&name),
+    }
+}
+
+/// The structure the message's MSH-9 names, if the standard defines it.
+pub(crate) fn structure_of(msg: &Message) -> Option<&'static [Vec<SegName>]> {
+    let raw = msg
+        .segments
+        .first()
+        .and_then(|s| s.field_raw(9))
+        .unwrap_or("");
+    let d = &msg.delimiters;
+    let part = |n| hl7::sub_value(raw, d, None, Some(n), None);
+    names::dictionary().structure_of(part(1), part(2), part(3))
+}
+
+/// One segment of the message as the check sees it.
+pub(crate) struct Place<'a> {
+    pub occurrence: usize,
+    pub status: Status<'a>,
+}
+
+/// Segment-level checks, one pass: cardinality of listed segments, and the
+/// fate of unknown and unsupported segments. Returns each segment's place.
+fn check_segments<'a>(c: &mut Checker<'a>) -> Vec<Place<'a>> {
+    let p = c.profile;
+    let structure = structure_of(c.msg);
+    let mut counts: FxHashMap<SegName, usize> = FxHashMap::default();
+    let mut status_of: FxHashMap<SegName, Status<'a>> = FxHashMap::default();
+    let mut places = Vec::with_capacity(c.msg.segments.len());
+    for s in &c.msg.segments {
+        let n = counts.entry(s.name).or_default();
+        *n += 1;
+        let status = *status_of.entry(s.name).or_insert_with(|| {
+            match p.segments.iter().find(|x| x.id == s.name.as_str()) {
+                Some(spec) => Status::Listed(spec),
+                None if standard_knows(structure, s.name) => Status::Standard,
+                None => Status::Unknown,
+            }
+        });
+        places.push(Place {
+            occurrence: *n,
+            status,
+        });
+    }
+    for spec in &p.segments {
+        let count = counts.get(&SegName::new(&spec.id)).copied().unwrap_or(0);
+        let min = spec.min.unwrap_or(usize::from(spec.usage == Usage::R));
+        if count < min {
+            let name = names::dictionary().segment_name(&spec.id).unwrap_or("");
+            c.segment_finding(
+                &spec.id,
+                1,
+                finding::SEGMENT_SEQUENCE,
+                format!("required segment {} ({name}) is missing", spec.id),
+            );
+        }
+        if let Some(max) = spec.max
+            && count > max
+        {
+            c.segment_finding(
+                &spec.id,
+                max + 1,
+                finding::SEGMENT_SEQUENCE,
+                format!(
+                    "segment {} occurs {count} times; at most {max} allowed",
+                    spec.id
+                ),
+            );
+        }
+    }
+    for (index, place) in places.iter().enumerate() {
+        let (policy, why) = match place.status {
+            Status::Unknown => (p.unknown_segments, "is not in this profile"),
+            Status::Listed(spec) if spec.usage == Usage::X => {
+                (p.unsupported_fields, "is not supported (usage X)")
+            }
+            _ => continue,
+        };
+        unsupported_segment(c, index, place.occurrence, policy, why);
+    }
+    places
+}
+
+fn unsupported_segment(
+    c: &mut Checker,
+    index: usize,
+    occurrence: usize,
+    policy: Unlisted,
+    why: &str,
+) {
+    let who = c.profile.side.as_str();
+    let seg = &c.msg.segments[index];
+    let name = seg.name;
+    match policy {
+        Unlisted::Accept => {}
+        Unlisted::Reject => c.segment_finding(
+            &name,
+            occurrence,
+            finding::SEGMENT_SEQUENCE,
+            format!("segment {name} {why}; the {who} rejects it"),
+        ),
+        Unlisted::Ignore => {
+            let reason: std::sync::Arc<str> =
+                format!("segment {name} {why}; the {who} ignores it").into();
+            for (i, f) in seg.fields.iter().enumerate() {
+                if !f.raw.is_empty() {
+                    c.out.ignored.push(Ignored {
+                        path: Path::field_of(name, occurrence, i + 1),
+                        reason: reason.to_string(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A field or component rule as the check applies it: from the profile,
+/// or the standard's definition for a field the profile does not list.
+struct Spec<'a> {
+    /// Without a segment occurrence.
+    path: Path,
+    usage: Usage,
+    data_type: Option<&'a str>,
+    max_length: Option<usize>,
+    max_length_severity: Option<Severity>,
+    max_repetitions: Option<usize>,
+    table: Option<&'a str>,
+    when: Option<&'a Condition>,
+    require_offset: Option<bool>,
+    /// True when the rule is the standard's, not the profile's.
+    standard: bool,
+}
+
+impl<'a> Spec<'a> {
+    fn listed(f: &'a FieldSpec, def: Option<&ElementDef>) -> Spec<'a> {
+        let whole = f.path.component_number.is_none() && f.path.repetition_number.is_none();
+        Spec {
+            path: f.path.clone(),
+            usage: f.usage,
+            data_type: f.data_type.as_deref(),
+            max_length: f.max_length,
+            max_length_severity: f.max_length_severity,
+            // Silent on repetitions: the standard's.
+            max_repetitions: f
+                .max_repetitions
+                .or_else(|| def.filter(|_| whole).and_then(|d| d.max_repetitions)),
+            table: f.table.as_deref(),
+            when: f.when.as_ref(),
+            require_offset: f.require_offset,
+            standard: false,
+        }
+    }
+
+    fn standard(segment: SegName, number: usize, def: &ElementDef) -> Spec<'a> {
+        Spec {
+            path: Path {
+                segment_number: None,
+                ..Path::field_of(segment, 1, number)
+            },
+            usage: if def.required { Usage::R } else { Usage::O },
+            data_type: None,
+            max_length: None,
+            max_length_severity: None,
+            max_repetitions: def.max_repetitions,
+            table: None,
+            when: None,
+            require_offset: None,
+            standard: true,
+        }
+    }
+}
+
+/// Field checks, one pass over the segments: every field of every segment
+/// the profile lists or the standard defines, as listed or as the standard says.
+fn check_fields(c: &mut Checker, places: &[Place]) {
+    let p = c.profile;
+    let m = c.msg;
+    let dict = names::dictionary();
+    let mut by_segment: FxHashMap<SegName, Vec<&FieldSpec>> = FxHashMap::default();
+    for f in &p.fields {
+        by_segment.entry(f.path.segment).or_default().push(f);
+    }
+    for (index, (seg, place)) in m.segments.iter().zip(places).enumerate() {
+        let unlisted = match place.status {
+            Status::Listed(s) if s.usage == Usage::X => continue,
+            Status::Listed(s) => s.unlisted_fields,
+            Status::Standard => Unlisted::Accept,
+            Status::Unknown => continue,
+        };
+        let specs = by_segment.get(&seg.name).map(Vec::as_slice).unwrap_or(&[]);
+        let standard = dict.fields_of(&seg.name);
+        let last_required = standard
+            .iter()
+            .rposition(|d| d.as_ref().is_some_and(|d| d.required))
+            .map_or(0, |i| i + 1);
+        let last_listed = specs.iter().map(|f| f.path.field_number).max().unwrap_or(0);
+        let count = seg.fields.len().max(last_required).max(last_listed);
+        for number in 1..=count {
+            if seg.name == "MSH" && number <= 2 {
+                continue;
+            }
+            let def = standard.get(number - 1).and_then(Option::as_ref);
+            let listed = specs.iter().find(|f| {
+                f.path.field_number == number
+                    && f.path.component_number.is_none()
+                    && f.path.repetition_number.is_none()
+            });
+            let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
+            let spec = match listed {
+                Some(f) => Spec::listed(f, def),
+                None => {
+                    let listed_any = specs.iter().any(|f| f.path.field_number == number);
+                    if populated && unlisted != Unlisted::Accept && !listed_any {
+                        unlisted_field(c, seg.name, place.occurrence, number, unlisted);
+                        continue;
+                    }
+                    match def {
+                        Some(def) => Spec::standard(seg.name, number, def),
+                        None => continue,
+                    }
+                }
+            };
+            check_field(c, &spec, place.occurrence, index);
+            for f in specs.iter().filter(|f| {
+                f.path.field_number == number
+                    && (f.path.component_number.is_some() || f.path.repetition_number.is_some())
+            }) {
+                check_field(c, &Spec::listed(f, None), place.occurrence, index);
+            }
+        }
+    }
+}
+
+fn unlisted_field(c: &mut Checker, segment: SegName, occ: usize, number: usize, policy: Unlisted) {
+    let path = Path::field_of(segment, occ, number);
+    let name = names::dictionary().path_name(&path);
+    let who = c.profile.side.as_str();
+    match policy {
+        Unlisted::Ignore => c.out.ignored.push(Ignored {
+            reason: format!(
+                "{} ({name}) is not in the {who}'s profile; the {who} ignores it",
+                path.display_canonical()
+            ),
+            path,
+        }),
+        Unlisted::Reject => {
+            let reason = format!(
+                "{} ({name}) is not in the {who}'s profile",
+                path.display_canonical()
+            );
+            c.finding(
+                path,
+                finding::SEGMENT_SEQUENCE,
+                Severity::Error,
+                reason,
+                None,
+            )
+        }
+        Unlisted::Accept => {}
+    }
+}
+
+/// `PID-5 (Patient Name)`, written only when a finding is.
+struct Label<'a> {
+    spec: &'a Path,
+    at: &'a Path,
+}
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = names::dictionary().path_name(self.spec);
+        if name.is_empty() {
+            write!(f, "{}", self.at.display_canonical())
+        } else {
+            write!(f, "{} ({name})", self.at.display_canonical())
+        }
+    }
+}
+
+/// The data type a value is checked as: the profile's, else for OBX-5 the
+/// type OBX-2 names (HL7 v2 "varies"), else the standard's.
+fn effective_type(spec: &Spec, seg: &hl7::Segment, d: &hl7::Delimiters) -> String {
+    if let Some(t) = spec.data_type {
+        return t.to_string();
+    }
+    if let Some(t) = dynamic_type(&spec.path, seg, d) {
+        return t;
+    }
+    standard_type(&spec.path).unwrap_or_default()
+}
+
+/// OBX-5 (and its components) typed by OBX-2 of the same segment.
+pub(crate) fn dynamic_type(path: &Path, seg: &hl7::Segment, d: &hl7::Delimiters) -> Option<String> {
+    if path.segment != "OBX" || path.field_number != 5 || seg.name != "OBX" {
+        return None;
+    }
+    let named = hl7::sub_value(seg.field_raw(2).unwrap_or(""), d, None, Some(1), None);
+    let dict = names::dictionary();
+    if named.is_empty() || !dict.is_data_type(named) {
+        return None;
+    }
+    match path.component_number {
+        None => Some(named.to_string()),
+        Some(c) => dict.component(named, c).map(|x| x.data_type.clone()),
+    }
+}
+
+/// Checks one field rule at one occurrence of its segment (at `index` in the message).
+fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
+    let m = c.msg;
+    let d = m.delimiters;
+    let seg = &m.segments[index];
+    let path = spec.path.at_occurrence(occ);
+    let field_raw = seg.field_raw(path.field_number).unwrap_or("");
+    let raw = hl7::sub_value(
+        field_raw,
+        &d,
+        path.repetition_number,
+        path.component_number,
+        path.subcomponent_number,
+    );
+    let label = Label {
+        spec: &spec.path,
+        at: &path,
+    };
+    let required = match spec.usage {
+        Usage::R => true,
+        Usage::C => spec
+            .when
+            .is_some_and(|w| w.holds_in(m, index, &path.segment, occ)),
+        _ => false,
+    };
+    // A component of a missing field: the field's own rule reports it.
+    let field_missing = path.component_number.is_some() && field_raw.is_empty();
+    if raw.is_empty() {
+        if required && !field_missing {
+            let why = match (&spec.usage, spec.when) {
+                (Usage::C, Some(w)) => format!(" when {}", w.describe()),
+                _ if spec.standard => " (required by the HL7 standard)".to_string(),
+                _ => String::new(),
+            };
+            c.finding(
+                path.clone(),
+                finding::REQUIRED_MISSING,
+                Severity::Error,
+                format!("required field {label} is missing{why}"),
+                None,
+            );
+        }
+        return;
+    }
+    if spec.usage == Usage::X {
+        let who = c.profile.side.as_str();
+        match c.profile.unsupported_fields {
+            Unlisted::Ignore => c.out.ignored.push(Ignored {
+                path: path.clone(),
+                reason: format!(
+                    "{label} is not supported by the {who} (usage X); the {who} ignores it"
+                ),
+            }),
+            Unlisted::Reject => c.finding(
+                path.clone(),
+                finding::SEGMENT_SEQUENCE,
+                Severity::Error,
+                format!("{label} is not supported by the {who} (usage X)"),
+                None,
+            ),
+            Unlisted::Accept => {}
+        }
+        return;
+    }
+    if raw == "\"\"" {
+        return; // explicit null
+    }
+    let data_type = effective_type(spec, seg, &d);
+    let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
+    let reps: smallvec::SmallVec<[&str; 4]> = if whole_field {
+        raw.split(d.repetition).collect()
+    } else {
+        smallvec::smallvec![raw]
+    };
+    if let Some(max) = spec.max_repetitions
+        && reps.len() > max
+    {
+        let by = if spec.standard {
+            "the HL7 standard"
+        } else {
+            c.profile.side.as_str()
+        };
+        c.finding(
+            Path {
+                repetition_number: Some(max as u32 + 1),
+                ..path.clone()
+            },
+            finding::DATA_TYPE,
+            Severity::Error,
+            format!(
+                "{label} repeats {} times; the {by} allows at most {max}",
+                reps.len()
+            ),
+            None,
+        );
+    }
+    let require_offset = spec
+        .require_offset
+        .unwrap_or(c.profile.timestamps_require_offset);
+    for (i, rep) in reps.iter().enumerate() {
+        if rep.is_empty() || *rep == "\"\"" {
+            continue;
+        }
+        let loc = if reps.len() > 1 {
+            Path {
+                repetition_number: Some(i as u32 + 1),
+                ..path.clone()
+            }
+        } else {
+            path.clone()
+        };
+        if let Some(max) = spec.max_length {
+            let len = hl7::unescape(rep, &d).chars().count();
+            if len > max {
+                c.finding(
+                    loc.clone(),
+                    finding::VALUE_TOO_LONG,
+                    spec.max_length_severity.unwrap_or(Severity::Error),
+                    format!(
+                        "{label} is {len} characters long; the {} allows {max}",
+                        c.profile.side.as_str()
+                    ),
+                    None,
+                );
+            }
+        }
+        check_type(c, &loc, &label, rep, &data_type, spec.table, require_offset);
+    }
+}
+
+/// The standard's data type for a path (of the component, when one is named).
+pub(crate) fn standard_type(path: &Path) -> Option<String> {
+    let dict = names::dictionary();
+    let field = dict.field(&path.segment, path.field_number)?;
+    match path.component_number {
+        None => Some(field.data_type.clone()),
+        Some(c) => dict
+            .component(&field.data_type, c)
+            .map(|x| x.data_type.clone()),
+    }
+}
+
+fn is_number(v: &str) -> bool {
+    let v = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let mut parts = v.splitn(2, '.');
+    let a = parts.next().unwrap_or("");
+    let b = parts.next();
+    let digits = |s: &str| s.bytes().all(|x| x.is_ascii_digit());
+    (!a.is_empty() || b.is_some_and(|b| !b.is_empty())) && digits(a) && b.is_none_or(digits)
+}
+
+/// Checks a date/time value: a real calendar date, DT without a time, and
+/// the UTC offset when the profile requires one.
+fn check_time(
+    c: &mut Checker,
+    loc: &Path,
+    label: &dyn std::fmt::Display,
+    text: &str,
+    data_type: &str,
+    require_offset: bool,
+) {
+    match Timestamp::parse(text) {
+        Err(e) => c.finding(
+            loc.clone(),
+            finding::DATA_TYPE,
+            Severity::Error,
+            format!("{label}: {e}"),
+            None,
+        ),
+        Ok(ts) => {
+            if data_type == "DT" && ts.has_time() {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: `{text}` has a time; DT is a date only"),
+                    None,
+                );
+            } else if require_offset && ts.has_time() && ts.offset_minutes.is_none() {
+                let sev = c.profile.offset_severity;
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    sev,
+                    format!(
+                        "{label}: timestamp `{text}` has no UTC offset (+/-ZZZZ); the {} requires one",
+                        c.profile.side.as_str()
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn check_type(
+    c: &mut Checker,
+    loc: &Path,
+    label: &Label,
+    raw: &str,
+    data_type: &str,
+    table: Option<&str>,
+    require_offset: bool,
+) {
+    let d = c.msg.delimiters;
+    let dict = names::dictionary();
+    let comp = |n: u32| hl7::unescape(hl7::sub_value(raw, &d, Some(1), Some(n), None), &d);
+    let at = |n: u32| Path {
+        component_number: Some(n),
+        ..loc.clone()
+    };
+    let value = || hl7::unescape(raw, &d);
+    // A composite value may not have more components than its type defines.
+    let defined = dict.component_count(data_type);
+    let given = raw.split(d.component).count();
+    if defined > 1 && given > defined {
+        c.finding(
+            loc.clone(),
+            finding::DATA_TYPE,
+            Severity::Error,
+            format!("{label}: {given} components where {data_type} has {defined}"),
+            None,
+        );
+    }
+    match data_type {
+        "NM" => {
+            let value = value();
+            if !is_number(&value) {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: `{value}` is not a number (NM)"),
+                    None,
+                );
+            }
+        }
+        "SI" => {
+            let value = value();
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: `{value}` is not a sequence number (SI)"),
+                    None,
+                );
+            }
+        }
+        "TS" | "DTM" | "DT" => {
+            let text = if data_type == "TS" { comp(1) } else { value() };
+            check_time(c, loc, label, &text, data_type, require_offset);
+        }
+        "CE" | "CWE" | "CNE" => {
+            let code = comp(1);
+            // The text may be the alternate's, or (CWE/CNE) the original text in .9.
+            let text = [2, 5, 9]
+                .into_iter()
+                .filter(|&i| i != 9 || data_type != "CE")
+                .map(&comp)
+                .find(|t| !t.trim().is_empty())
+                .unwrap_or_default();
+            let alternate_code = comp(4);
+            if code.is_empty() && alternate_code.is_empty() && text.is_empty() {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: neither a code nor a text is given"),
+                    None,
+                );
+            } else if code.is_empty() && !alternate_code.is_empty() {
+                // Coded in the alternate coding system only: nothing to look up in the table.
+            } else if code.is_empty() && (table.is_some() || data_type == "CNE") {
+                c.finding(
+                    at(1),
+                    finding::TABLE_VALUE,
+                    Severity::Error,
+                    format!(
+                        "{label}: free text `{text}` where a code{} is expected",
+                        table.map(|t| format!(" from {t}")).unwrap_or_default()
+                    ),
+                    None,
+                );
+            } else if data_type == "CNE" && comp(3).is_empty() {
+                c.finding(at(3), finding::DATA_TYPE, Severity::Error, format!("{label}: `{code}` has no coding system (CNE.3); free text where a coded value is expected"), None);
+            } else if let Some(t) = table {
+                check_code(c, &at(1), label, &code, t);
+            }
+        }
+        "ID" | "IS" => {
+            if let Some(t) = table {
+                let code = comp(1);
+                check_code(c, loc, label, &code, t);
+            }
+        }
+        "CX" => {
+            if comp(1).is_empty() {
+                c.finding(
+                    at(1),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: the identifier (CX.1) is empty"),
+                    None,
+                );
+            }
+        }
+        "HD" => {
+            if comp(1).is_empty() && comp(2).is_empty() {
+                c.finding(
+                    loc.clone(),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: neither a namespace nor a universal id (HD)"),
+                    None,
+                );
+            }
+        }
+        "EI" => {
+            if comp(1).is_empty() {
+                c.finding(
+                    at(1),
+                    finding::DATA_TYPE,
+                    Severity::Error,
+                    format!("{label}: the entity identifier (EI.1) is empty"),
+                    None,
+                );
+            }
+        }
+        _ => {
+            if let Some(t) = table {
+                check_code(c, loc, label, &value(), t);
+            }
+        }
+    }
+    // Dates and times inside composite values (XCN-? TS, DR, TQ start…).
+    if defined > 1 && data_type != "TS" && loc.component_number.is_none() {
+        for n in 1..=given.min(defined) as u32 {
+            let Some(def) = dict.component(data_type, n) else {
+                continue;
+            };
+            let kind = def.data_type.as_str();
+            if !matches!(kind, "TS" | "DTM" | "DT") {
+                continue;
+            }
+            let part = hl7::sub_value(raw, &d, Some(1), Some(n), None);
+            let text = if kind == "TS" {
+                hl7::unescape(hl7::sub_value(part, &d, None, Some(1), Some(1)), &d).into_owned()
+            } else {
+                hl7::unescape(part, &d).into_owned()
+            };
+            if text.is_empty() || text == "\"\"" {
+                continue;
+            }
+            let sub_label = format!("{label}.{n} ({})", def.name);
+            let kind = if kind == "TS" { "DTM" } else { kind };
+            check_time(c, &at(n), &sub_label, &text, kind, require_offset);
+        }
+    }
+}
+
+fn check_code(c: &mut Checker, loc: &Path, label: &Label, code: &str, table: &str) {
+    let Some(t) = c
+        .profile
+        .inline_tables
+        .table(table)
+        .or_else(|| c.tables.table(table))
+    else {
+        return;
+    };
+    if !t.codes.contains_key(code) {
+        let name = if t.name.is_empty() {
+            table.to_string()
+        } else {
+            format!("{table} {}", t.name)
+        };
+        c.finding(
+            loc.clone(),
+            finding::TABLE_VALUE,
+            Severity::Error,
+            format!("{label}: `{code}` is not in {name}"),
+            None,
+        );
+    }
+}
+
+fn check_context(c: &mut Checker, places: &[Place]) {
+    let m = c.msg;
+    let mut first: FxHashMap<SegName, usize> = FxHashMap::default();
+    for (i, s) in m.segments.iter().enumerate() {
+        first.entry(s.name).or_insert(i);
+    }
+    for rule in &c.profile.context {
+        // Evaluate once per occurrence of the segment of the first required path.
+        let seg = rule.require[0].segment;
+        let indexes: Vec<Option<usize>> = places
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| m.segments[*i].name == seg)
+            .map(|(i, _)| Some(i))
+            .collect();
+        let indexes = if indexes.is_empty() {
+            if rule.when.is_some() {
+                continue;
+            }
+            vec![None]
+        } else {
+            indexes
+        };
+        for index in indexes {
+            let occ = index.map_or(1, |i| places[i].occurrence);
+            if let Some(w) = &rule.when
+                && !index.is_some_and(|i| w.holds_in(m, i, &seg, occ))
+            {
+                continue;
+            }
+            for req in &rule.require {
+                let same = req.segment == seg && req.segment_number.is_none();
+                let path = if same {
+                    req.at_occurrence(occ)
+                } else {
+                    req.clone()
+                };
+                let value = match (same, index) {
+                    (true, Some(i)) => m.get_in(i, &path),
+                    (false, _) if req.segment_number.is_none() => {
+                        first.get(&req.segment).map_or("", |&i| m.get_in(i, &path))
+                    }
+                    _ => m.get_or_empty(&path),
+                };
+                if value.is_empty() {
+                    let cond = rule.when.as_ref().map(|w| {
+                        format!(
+                            " (when {})",
+                            w.describe().replace(
+                                &w.path.to_string(),
+                                &w.path.at_occurrence(occ).display_canonical()
+                            )
+                        )
+                    });
+                    c.finding(
+                        path.clone(),
+                        finding::REQUIRED_MISSING,
+                        rule.severity,
+                        format!(
+                            "{} is missing: {}{}",
+                            path.display_canonical(),
+                            rule.reason,
+                            cond.unwrap_or_default()
+                        ),
+                        Some(rule.id.clone()),
+                    );
+                }
+            }
+        }
+    }
+}
