@@ -677,9 +677,14 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
     let mut accepted = Vec::new();
     for f in &r.replay.fields {
         let label = format!("{:<10} {:<28}", f.path.to_string(), one_line(&f.name));
+        let warnings: Vec<&baton::Finding> = f
+            .findings
+            .iter()
+            .filter(|x| x.severity != baton::Severity::Error)
+            .collect();
         match &f.outcome {
             Outcome::Accepted => {
-                if verbose {
+                if verbose || !warnings.is_empty() {
                     writeln!(
                         out,
                         "        {label} accepted  `{}`",
@@ -715,10 +720,16 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
                 reason,
                 location,
                 side,
+                rule,
+                ..
             } => {
+                let by_rule = rule
+                    .as_ref()
+                    .map(|r| format!(" (rule {r})"))
+                    .unwrap_or_default();
                 writeln!(
                     out,
-                    "        {label} rejected {code} {} by {} at {location}: {reason}",
+                    "        {label} rejected {code} {} by {} at {location}{by_rule}: {reason}",
                     severity.as_str(),
                     side.as_str()
                 )?;
@@ -729,6 +740,21 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
                     .map(|r| format!(" by {r}"))
                     .unwrap_or_default();
                 writeln!(out, "        {label} dropped{by}: {reason}")?;
+            }
+        }
+        if !matches!(f.outcome, Outcome::Rejected { .. }) {
+            for w in warnings {
+                writeln!(
+                    out,
+                    "        {:<10} {:<28}   {} {} by {} at {}: {}",
+                    "",
+                    "",
+                    w.severity.as_str(),
+                    w.code,
+                    w.side.as_str(),
+                    w.location_text(),
+                    w.reason
+                )?;
             }
         }
     }

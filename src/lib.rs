@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+pub mod account;
 pub mod ack;
 pub mod conformance;
 pub mod diff;

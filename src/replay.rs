@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use smallvec::SmallVec;
 
 use crate::ack;
 use crate::finding::{self, Finding, Severity, Side};
-use crate::hl7::{self, Message, Path, names};
-use crate::mapping::{self, Action, Effect};
-use crate::profile::{self, CheckResult};
+use crate::hl7::{self, Message, Path};
+use crate::mapping::{self, Effect};
+use crate::profile;
 use crate::scenario::{OutcomeKind, Scenario};
 use crate::table::Tables;
 use crate::workspace::{Handoff, Workspace};
@@ -38,6 +37,11 @@ pub enum Outcome {
         reason: String,
         location: String,
         side: Side,
+        /// The rule behind the deciding finding, else the first rule that
+        /// shaped the row; `rules` lists every rule that shaped it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
+        rules: Vec<String>,
     },
     /// Did not reach the receiver: dropped by a rule (with its reason), not
     /// carried by any rule, or ignored by the receiver.
@@ -87,6 +91,9 @@ pub struct Counts {
     pub transformed: usize,
     pub rejected: usize,
     pub dropped: usize,
+    /// Rows that carry a warning but no error (counted in their outcome too).
+    #[serde(default)]
+    pub warnings: usize,
 }
 
 impl Counts {
@@ -98,6 +105,11 @@ impl Counts {
                 OutcomeKind::Transformed => c.transformed += 1,
                 OutcomeKind::Rejected => c.rejected += 1,
                 OutcomeKind::Dropped => c.dropped += 1,
+            }
+            if f.outcome.kind() != OutcomeKind::Rejected
+                && f.findings.iter().any(|x| x.severity == Severity::Warning)
+            {
+                c.warnings += 1;
             }
         }
         c
@@ -173,7 +185,7 @@ pub fn replay_message(handoff: &Handoff, tables: &Tables, source: Message) -> Me
     let sender = profile::check(&handoff.sender, tables, &source);
     let mapped = mapping::apply(&handoff.rules, tables, &source);
     let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
-    let fields = account(&source, &mapped, &sender, &receiver);
+    let fields = crate::account::account(&source, &mapped, &sender, &receiver);
     // The receipt carries what the interface and the receiver found; the
     // sender's own conformance findings are reported but not acknowledged.
     let mut receipt_findings = mapped.findings.clone();
@@ -194,288 +206,6 @@ pub fn replay_message(handoff: &Handoff, tables: &Tables, source: Message) -> Me
         source: Some(source),
         mapped: Some(mapped.message),
     }
-}
-
-fn worst(findings: &[&Finding]) -> Option<Finding> {
-    findings
-        .iter()
-        .max_by_key(|f| (f.severity, std::cmp::Reverse(f.side)))
-        .map(|f| (*f).clone())
-}
-
-fn rejected(f: Finding) -> Outcome {
-    Outcome::Rejected {
-        code: f.code,
-        severity: f.severity,
-        location: f.location_text(),
-        reason: f.reason,
-        side: f.side,
-    }
-}
-
-/// The account of every populated field. See the module comment.
-/// A field of one segment occurrence: segment, occurrence, field number.
-type FieldKey = (crate::hl7::SegName, u32, usize);
-
-fn field_key(p: &Path) -> FieldKey {
-    (p.segment, p.segment_number.unwrap_or(1), p.field_number)
-}
-
-fn account(
-    source: &Message,
-    mapped: &mapping::Mapped,
-    sender: &CheckResult,
-    receiver: &CheckResult,
-) -> Vec<FieldResult> {
-    let target = &mapped.message;
-    let source_fields = source.populated_fields();
-    let mut rows = Vec::with_capacity(source_fields.len() + 8);
-    // Field-level places some source field's value reached.
-    let mut covered_targets: rustc_hash::FxHashSet<FieldKey> = Default::default();
-    let mapping_findings = &mapped.findings;
-    // Findings on a field, and on the whole segment occurrence it stands in.
-    let on_field = |list: &[Finding], p: &Path| -> Vec<Finding> {
-        list.iter()
-            .filter(|f| {
-                if f.segment_only {
-                    f.location.segment == p.segment
-                        && f.location.segment_number.unwrap_or(1) == p.segment_number.unwrap_or(1)
-                } else {
-                    f.location.same_field(p)
-                }
-            })
-            .cloned()
-            .collect()
-    };
-
-    // Which effects touch which field (as source or target), so that a field
-    // no rule touches costs one lookup.
-    let mut effects_by_field: rustc_hash::FxHashMap<FieldKey, SmallVec<[usize; 2]>> =
-        Default::default();
-    for (i, e) in mapped.effects.iter().enumerate() {
-        for k in e
-            .sources
-            .iter()
-            .chain(std::iter::once(&e.target))
-            .map(field_key)
-        {
-            let list = effects_by_field.entry(k).or_default();
-            if list.last() != Some(&i) {
-                list.push(i);
-            }
-        }
-    }
-
-    let aligned = source.segments.len() == target.segments.len()
-        && source
-            .segments
-            .iter()
-            .zip(&target.segments)
-            .all(|(a, b)| a.name == b.name);
-
-    for sf in source_fields {
-        let path = sf.path.clone();
-        let mut effects: Vec<Effect> = match effects_by_field.get(&field_key(&path)) {
-            None => Vec::new(),
-            Some(list) => list.iter().map(|&i| mapped.effects[i].clone()).collect(),
-        };
-        // Destinations: the same place if still populated, plus every rule target.
-        let mut dests: SmallVec<[Path; 2]> = SmallVec::new();
-        // When the mapped message has the source's segments in the same
-        // order (the usual passthrough case), a field is found by index.
-        let here = if aligned {
-            target.segments[sf.segment_index]
-                .fields
-                .get(path.field_number - 1)
-                .map(|f| f.raw.clone())
-        } else {
-            target.get_shared(&path)
-        };
-        let still_here = here.as_ref().is_some_and(|v| !v.is_empty());
-        if still_here {
-            dests.push(path.clone());
-        }
-        for e in &effects {
-            if e.action != Action::Drop && e.sources.iter().any(|s| s.same_field(&path)) {
-                let t = e.target.to_field();
-                let t = if t.segment_number.is_none() {
-                    t.at_occurrence(1)
-                } else {
-                    t
-                };
-                if !dests.iter().any(|d| d.same_field(&t))
-                    && target.get(&t).is_some_and(|v| !v.is_empty())
-                {
-                    dests.push(t);
-                }
-            }
-        }
-        // Only moves need remembering: a field still in place is found by path.
-        covered_targets.extend(dests.iter().filter(|d| !d.same_field(&path)).map(field_key));
-        let mut findings = on_field(&sender.findings, &path);
-        findings.extend(on_field(mapping_findings, &path));
-        for d in &dests {
-            findings.extend(on_field(&receiver.findings, d));
-        }
-        findings.dedup();
-        let main_dest = dests.first().cloned();
-        let mapped_value = match &main_dest {
-            Some(d) if d == &path => here,
-            Some(d) => target.get_shared(d),
-            None => None,
-        };
-        let drop = effects
-            .iter()
-            .find(|e| e.action == Action::Drop && e.sources.iter().any(|s| s.same_field(&path)));
-        let ignored = dests
-            .iter()
-            .all(|d| receiver.ignored.iter().any(|i| i.path.same_field(d)));
-        let changing: Vec<&Effect> = effects
-            .iter()
-            .filter(|e| e.action != Action::Drop && e.from != e.to || !e.target.same_field(&path))
-            .collect();
-        let outcome = if let Some(f) = worst(&findings.iter().collect::<Vec<_>>()) {
-            rejected(f)
-        } else if let Some(d) = drop.filter(|_| dests.is_empty()) {
-            Outcome::Dropped {
-                rule: Some(d.rule.to_string()),
-                reason: d
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| format!("dropped by rule {}", d.rule)),
-            }
-        } else if dests.is_empty() {
-            let by_rule = effects.iter().find(|e| {
-                e.sources.iter().any(|s| s.same_field(&path)) && e.action == Action::Move
-            });
-            match by_rule {
-                Some(e) => Outcome::Dropped { rule: Some(e.rule.to_string()), reason: format!("moved away by rule {} and not present in the mapped message", e.rule) },
-                None => Outcome::Dropped { rule: None, reason: "no rule carries this field to the receiver; it is not in the mapped message".to_string() },
-            }
-        } else if ignored {
-            let reason = receiver
-                .ignored
-                .iter()
-                .find(|i| dests.iter().any(|d| i.path.same_field(d)))
-                .map(|i| i.reason.clone())
-                .unwrap_or_default();
-            Outcome::Dropped { rule: None, reason }
-        } else if mapped_value.as_deref() != Some(sf.raw)
-            || main_dest.as_ref().is_some_and(|d| !d.same_field(&path))
-        {
-            let rules: Vec<String> = {
-                let mut v: Vec<String> = changing.iter().map(|e| e.rule.to_string()).collect();
-                v.dedup();
-                v
-            };
-            Outcome::Transformed {
-                rule: rules.first().cloned().unwrap_or_default(),
-                rules,
-                from: sf.raw.to_string(),
-                to: mapped_value.as_deref().unwrap_or_default().to_string(),
-                target: main_dest.clone().unwrap_or_else(|| path.clone()),
-            }
-        } else {
-            Outcome::Accepted
-        };
-        // Keep effects on this row only when they concern it.
-        effects.retain(|e| {
-            e.sources.iter().any(|s| s.same_field(&path)) || e.target.same_field(&path)
-        });
-        rows.push(FieldResult {
-            name: names::name_of(&path),
-            source: Some(sf.shared.clone()),
-            mapped: mapped_value,
-            outcome,
-            effects,
-            findings,
-            source_range: sf.range.clone(),
-            path,
-        });
-    }
-
-    // Fields populated only in the mapped message (constants, defaults, moves).
-    for mf in target.populated_fields() {
-        let in_source = if aligned {
-            source.segments[mf.segment_index]
-                .fields
-                .get(mf.path.field_number - 1)
-                .is_some_and(|f| !f.raw.is_empty())
-        } else {
-            source.get(&mf.path).is_some_and(|v| !v.is_empty())
-        };
-        if in_source || covered_targets.contains(&field_key(&mf.path)) {
-            continue;
-        }
-        let effects: Vec<Effect> = mapped
-            .effects
-            .iter()
-            .filter(|e| e.target.same_field(&mf.path))
-            .cloned()
-            .collect();
-        let findings = on_field(&receiver.findings, &mf.path);
-        let outcome = match worst(&findings.iter().collect::<Vec<_>>()) {
-            Some(f) => rejected(f),
-            None => match effects.first() {
-                Some(e) => Outcome::Transformed {
-                    rule: e.rule.to_string(),
-                    rules: effects.iter().map(|e| e.rule.to_string()).collect(),
-                    from: String::new(),
-                    to: mf.raw.to_string(),
-                    target: mf.path.clone(),
-                },
-                None => Outcome::Accepted,
-            },
-        };
-        rows.push(FieldResult {
-            name: names::name_of(&mf.path),
-            source: None,
-            mapped: Some(mf.shared.clone()),
-            outcome,
-            effects,
-            findings,
-            source_range: None,
-            path: mf.path.clone(),
-        });
-    }
-
-    // Findings on fields that are in neither message (a required field missing).
-    let all: Vec<&Finding> = sender
-        .findings
-        .iter()
-        .chain(mapping_findings)
-        .chain(&receiver.findings)
-        .collect();
-    for f in all {
-        if f.segment_only {
-            continue;
-        }
-        let fp = f.location.to_field();
-        let fp = if fp.segment_number.is_none() {
-            fp.at_occurrence(1)
-        } else {
-            fp
-        };
-        if rows.iter().any(|r: &FieldResult| r.path.same_field(&fp)) {
-            if let Some(r) = rows.iter_mut().find(|r| r.path.same_field(&fp))
-                && !r.findings.contains(f)
-            {
-                r.findings.push(f.clone());
-            }
-            continue;
-        }
-        rows.push(FieldResult {
-            name: names::name_of(&fp),
-            source: None,
-            mapped: None,
-            outcome: rejected(f.clone()),
-            effects: Vec::new(),
-            findings: vec![f.clone()],
-            source_range: None,
-            path: fp,
-        });
-    }
-    rows
 }
 
 /// Whether a scenario's expectations held.
@@ -633,7 +363,7 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
                 }
                 if let Some(sv) = fe.severity {
                     parts.push(sv.as_str().to_string());
-                    met &= severity == Some(sv);
+                    met &= severity == Some(sv) || row.findings.iter().any(|f| f.severity == sv);
                 }
                 if let Some(sd) = fe.side {
                     parts.push(format!("by {}", sd.as_str()));
@@ -641,8 +371,14 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
                 }
                 if let Some(rule) = &fe.rule {
                     parts.push(format!("rule {rule}"));
+                    // A row that cites several rules matches any one of them.
                     met &= row.effects.iter().any(|e| *e.rule == **rule)
-                        || matches!(&row.outcome, Outcome::Dropped { rule: Some(x), .. } if x == rule);
+                        || row
+                            .findings
+                            .iter()
+                            .any(|f| f.rule.as_deref() == Some(rule.as_str()))
+                        || matches!(&row.outcome, Outcome::Dropped { rule: Some(x), .. } if x == rule)
+                        || matches!(&row.outcome, Outcome::Rejected { rules, .. } if rules.contains(rule));
                 }
                 if let Some(v) = &fe.mapped {
                     parts.push(format!("mapped `{v}`"));
