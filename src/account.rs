@@ -141,8 +141,31 @@ pub(crate) fn account(
     receiver: &CheckResult,
 ) -> Vec<FieldResult> {
     let target = &mapped.message;
-    let source_places = Places::of(source);
-    let target_places = Places::of(target);
+    let mut source_to_target = vec![None; source.segments.len()];
+    for (ti, o) in mapped.origin.iter().enumerate() {
+        if let Some(si) = o
+            && let Some(slot) = source_to_target.get_mut(*si)
+        {
+            *slot = Some(ti);
+        }
+    }
+    let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
+    let target_occurrence: Vec<u32> = target
+        .segments
+        .iter()
+        .map(|s| {
+            let n = counts.entry(s.name).or_default();
+            *n += 1;
+            *n
+        })
+        .collect();
+    let view = View {
+        source,
+        target_places: Places::of(target),
+        source_to_target,
+        target_occurrence,
+        origin: &mapped.origin,
+    };
     let mut source_findings = Findings::default();
     source_findings.add(&sender.findings);
     source_findings.add(&mapped.findings);
@@ -177,14 +200,7 @@ pub(crate) fn account(
     for sf in &source_fields {
         let k = field_key(&sf.path);
         let read = effects_of(k, &by_source);
-        let fate = fate_of(
-            source,
-            sf.path.clone(),
-            mapped,
-            &read,
-            &target_places,
-            &source_places,
-        );
+        let fate = fate_of(&view, sf, mapped, &read);
         if let Some(d) = &fate.dest {
             claimed.insert(field_key(d));
         }
@@ -210,6 +226,14 @@ pub(crate) fn account(
             .iter()
             .map(|&i| mapped.effects[i].clone())
             .collect();
+        if effects
+            .iter()
+            .any(|e| e.action.removes() && e.target.repetition_number.is_some())
+        {
+            let d = source.delimiters.repetition;
+            out.extend(repetition_rows(sf, &fate, effects, findings, &ignored, d));
+            continue;
+        }
         let outcome = source_outcome(sf.raw, &path, &fate, &effects, &findings, &ignored);
         out.push(FieldResult {
             name: names::name_of(&path),
@@ -226,7 +250,7 @@ pub(crate) fn account(
     // Fields a rule filled that were empty in the source: a row each.
     for mf in target.populated_fields() {
         let k = field_key(&mf.path);
-        if claimed.contains(&k) || source_places.field(source, k).is_some() {
+        if claimed.contains(&k) || view.held_in_source(k) {
             continue;
         }
         let effects: Vec<Effect> = effects_of(k, &by_target)
@@ -298,39 +322,42 @@ pub(crate) fn account(
     out
 }
 
-/// Where a source field's value ended up: in place, or where the rules that
-/// read it wrote it (a move, a split, a join or a copy to a field that was
-/// empty in the source), or nowhere.
+/// Where a source field's value ended up: in place (in the segment that
+/// started as its source segment), or where the rules that read it wrote it
+/// (a move, a split, a join, or a copy to a field that was empty in the
+/// source), or nowhere.
 fn fate_of(
-    source: &Message,
-    path: Path,
+    view: &View,
+    sf: &crate::hl7::FieldRef,
     mapped: &mapping::Mapped,
     read: &[usize],
-    target_places: &Places,
-    source_places: &Places,
 ) -> Fate {
     let target = &mapped.message;
-    let k = field_key(&path);
-    if let Some(v) = target_places.field(target, k) {
+    let n = sf.path.field_number;
+    if let Some(ti) = view.source_to_target[sf.segment_index]
+        && let Some(f) = target.segments[ti].fields.get(n - 1)
+        && !f.raw.is_empty()
+    {
         return Fate {
-            dest: Some(path),
-            mapped: Some(v),
+            dest: Some(Path::field_of(
+                target.segments[ti].name,
+                view.target_occurrence[ti] as usize,
+                n,
+            )),
+            mapped: Some(f.raw.clone()),
         };
     }
     for &i in read {
         let e = &mapped.effects[i];
-        if e.action == Action::Drop {
+        if e.action.removes() {
             continue;
         }
         let t = field_key(&e.target);
-        if t == k {
-            continue;
-        }
         // A field that already held a value in the source is its own row.
-        if source_places.field(source, t).is_some() {
+        if view.held_in_source(t) {
             continue;
         }
-        if let Some(v) = target_places.field(target, t) {
+        if let Some(v) = view.target_places.field(target, t) {
             return Fate {
                 dest: Some(e.target.to_field()),
                 mapped: Some(v),
@@ -340,6 +367,127 @@ fn fate_of(
     Fate {
         dest: None,
         mapped: None,
+    }
+}
+
+/// A row per repetition of a field whose repetitions rules treated
+/// differently (one dropped, another kept): the removed ones are dropped
+/// with their rule and reason; the kept ones are matched, in order, with
+/// the repetitions left in the mapped field.
+fn repetition_rows(
+    sf: &crate::hl7::FieldRef,
+    fate: &Fate,
+    effects: Vec<Effect>,
+    mut findings: Vec<Finding>,
+    ignored: &FxHashMap<FieldKey, &str>,
+    sep: char,
+) -> Vec<FieldResult> {
+    let removed = |i: usize| {
+        effects
+            .iter()
+            .find(|e| e.action.removes() && e.target.repetition_number == Some(i as u32))
+    };
+    let mapped_reps: Vec<&str> = fate
+        .mapped
+        .as_deref()
+        .map(|m| m.split(sep).collect())
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut kept = 0;
+    for (n, rep) in sf.raw.split(sep).enumerate() {
+        let i = n + 1;
+        if rep.is_empty() {
+            continue;
+        }
+        let path = Path {
+            repetition_number: Some(i as u32),
+            ..sf.path.clone()
+        };
+        if let Some(e) = removed(i) {
+            rows.push(FieldResult {
+                name: names::name_of(&sf.path),
+                source: Some(rep.into()),
+                mapped: None,
+                outcome: Outcome::Dropped {
+                    rule: Some(e.rule.to_string()),
+                    reason: e
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| format!("dropped by rule {}", e.rule)),
+                },
+                effects: vec![e.clone()],
+                findings: Vec::new(),
+                source_range: None,
+                path,
+            });
+            continue;
+        }
+        kept += 1;
+        // Findings about this repetition of the mapped field, or (on the first
+        // kept one) about the whole field.
+        let mine: Vec<Finding> = {
+            let (a, b): (Vec<Finding>, Vec<Finding>) =
+                std::mem::take(&mut findings).into_iter().partition(|f| {
+                    f.location.repetition_number == Some(kept as u32)
+                        || (kept == 1 && f.location.repetition_number.is_none())
+                });
+            findings = b;
+            a
+        };
+        let rep_mapped = mapped_reps.get(kept - 1).copied();
+        let rep_fate = Fate {
+            dest: fate.dest.clone(),
+            mapped: rep_mapped.map(Arc::from),
+        };
+        let others: Vec<Effect> = effects
+            .iter()
+            .filter(|e| !e.action.removes())
+            .cloned()
+            .collect();
+        let outcome = source_outcome(rep, &sf.path, &rep_fate, &others, &mine, ignored);
+        rows.push(FieldResult {
+            name: names::name_of(&sf.path),
+            source: Some(rep.into()),
+            mapped: rep_fate.mapped,
+            outcome,
+            effects: others,
+            findings: mine,
+            source_range: None,
+            path,
+        });
+    }
+    // Findings left (about repetitions no longer there) stay visible on the first row.
+    if let Some(first) = rows.first_mut() {
+        first.findings.extend(findings);
+    }
+    rows
+}
+
+/// How the mapped message's segments relate to the source's.
+struct View<'a> {
+    source: &'a Message,
+    target_places: Places,
+    /// For each source segment, where it stands in the mapped message.
+    source_to_target: Vec<Option<usize>>,
+    /// For each mapped segment, its occurrence among segments of its name.
+    target_occurrence: Vec<u32>,
+    origin: &'a [Option<usize>],
+}
+
+impl View<'_> {
+    /// Whether the mapped field at a key stands in a segment that came from
+    /// the source, where the same field was populated.
+    fn held_in_source(&self, k: FieldKey) -> bool {
+        let Some(&ti) = self.target_places.0.get(&(k.0, k.1)) else {
+            return false;
+        };
+        let Some(Some(si)) = self.origin.get(ti) else {
+            return false;
+        };
+        self.source.segments[*si]
+            .fields
+            .get(k.2.wrapping_sub(1))
+            .is_some_and(|f| !f.raw.is_empty())
     }
 }
 
@@ -358,7 +506,7 @@ fn source_outcome(
     let Some(dest) = &fate.dest else {
         let drop = effects
             .iter()
-            .find(|e| e.action == Action::Drop && e.sources.iter().any(|s| s.same_field(path)));
+            .find(|e| e.action.removes() && e.sources.iter().any(|s| s.same_field(path)));
         if let Some(d) = drop {
             return Outcome::Dropped {
                 rule: Some(d.rule.to_string()),

@@ -19,10 +19,11 @@ pub enum LoadError {
         column: usize,
         message: String,
     },
-    #[error("{message} (in {}, line {line})", path.display())]
+    #[error("{message} (in {}, line {line}, column {column})", path.display())]
     Invalid {
         path: PathBuf,
         line: usize,
+        column: usize,
         message: String,
     },
     #[error("{message} (in {})", path.display())]
@@ -79,9 +80,11 @@ pub fn invalid_at(
     span: std::ops::Range<usize>,
     message: String,
 ) -> LoadError {
+    let (line, column) = line_column(text, span.start);
     LoadError::Invalid {
         path: path.to_path_buf(),
-        line: line_column(text, span.start).0,
+        line,
+        column,
         message,
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod ack;
+pub mod condition;
 pub mod conformance;
 pub mod diff;
 pub mod error;

@@ -337,7 +337,16 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
         });
     }
     for fe in &e.field {
-        let row = r.fields.iter().find(|f| f.path.same_field(&fe.path));
+        // `PID-3[2]` names the row of that repetition when rules split the field.
+        let row = r
+            .fields
+            .iter()
+            .find(|f| {
+                f.path.same_field(&fe.path)
+                    && fe.path.repetition_number.is_some()
+                    && f.path.repetition_number == fe.path.repetition_number
+            })
+            .or_else(|| r.fields.iter().find(|f| f.path.same_field(&fe.path)));
         let mut parts = Vec::new();
         let mut met = row.is_some();
         let actual = match row {

@@ -211,28 +211,41 @@ impl Workspace {
                 ));
                 continue;
             }
-            let mut load_profile =
-                |rel: &str, side: crate::finding::Side| -> Result<Profile, LoadError> {
-                    let p = root.join(rel);
-                    let text = reader.read(&p)?;
-                    // Baton TOML, or a standard XML profile whose value sets travel
-                    // with it. NIST companion files are inputs too, read through the
-                    // reader: their hashes go into runs and sign-offs, so an edited
-                    // constraint makes them stale.
-                    let (mut profile, _) =
-                        crate::validate::load_profile_with(&p, &text, &tables, &mut |c: &Path| {
-                            if c.is_file() {
-                                reader.read(c).map(Some)
-                            } else {
-                                Ok(None)
-                            }
-                        })?;
-                    if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
-                        // The handoff says which side the profile stands for.
-                        profile.side = side;
-                    }
-                    Ok(profile)
-                };
+            let mut load_profile = |rel: &str,
+                                    side: crate::finding::Side|
+             -> Result<Profile, LoadError> {
+                let p = root.join(rel);
+                let text = reader.read(&p)?;
+                // Baton TOML, or a standard XML profile whose value sets travel
+                // with it. NIST companion files are inputs too, read through the
+                // reader: their hashes go into runs and sign-offs, so an edited
+                // constraint makes them stale.
+                let (mut profile, _) =
+                    crate::validate::load_profile_with(&p, &text, &tables, &mut |c: &Path| {
+                        if c.is_file() {
+                            reader.read(c).map(Some)
+                        } else {
+                            Ok(None)
+                        }
+                    })?;
+                if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+                    // The handoff says which side the profile stands for.
+                    profile.side = side;
+                } else if profile.side != side {
+                    return Err(LoadError::Invalid {
+                        line: crate::profile::key_line(&text, "side"),
+                        column: 1,
+                        message: format!(
+                            "this profile says side = \"{}\" but handoff `{}` names it as its {} profile",
+                            profile.side.as_str(),
+                            h.id,
+                            side.as_str()
+                        ),
+                        path: p,
+                    });
+                }
+                Ok(profile)
+            };
             let sender = load_profile(&h.sender_profile, crate::finding::Side::Sender);
             let receiver = load_profile(&h.receiver_profile, crate::finding::Side::Receiver);
             let rules_path = root.join(&h.rules);

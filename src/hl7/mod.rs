@@ -818,14 +818,26 @@ impl Message {
                 if raw.is_empty() {
                     return;
                 }
-                while self.segment_count(&path.segment) < number {
+                let have = self.segment_count(&path.segment);
+                for _ in have..number {
                     self.segments.push(Segment::new(&path.segment));
                 }
                 self.segments.len() - 1
             }
         };
+        self.set_in(idx, path, raw);
+    }
+
+    /// Writes raw text at a path in the segment at `index` (whatever
+    /// occurrence the path names), creating fields as needed.
+    pub fn set_in(&mut self, index: usize, path: &Path, raw: &str) {
+        if path.segment == "MSH" && path.field_number <= 2 {
+            return;
+        }
         let d = self.delimiters;
-        let seg = &mut self.segments[idx];
+        let Some(seg) = self.segments.get_mut(index) else {
+            return;
+        };
         if seg.fields.len() < path.field_number {
             if raw.is_empty() {
                 return;

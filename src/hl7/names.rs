@@ -10,8 +10,8 @@ use super::Path;
 const DICTIONARY: &str = include_str!("../../assets/hl7-dictionary-2.5.1.tsv");
 
 /// HL7 v2.5.1 primitive data types (they have no components).
-pub const PRIMITIVES: [&str; 14] = [
-    "ST", "TX", "FT", "NM", "SI", "ID", "IS", "DT", "DTM", "TM", "GTS", "NUL", "varies", "TN",
+pub const PRIMITIVES: [&str; 13] = [
+    "ST", "TX", "FT", "NM", "SI", "ID", "IS", "DT", "DTM", "TM", "GTS", "VARIES", "TN",
 ];
 
 /// The standard's definition of one field or component.
@@ -153,6 +153,72 @@ impl Dictionary {
         self.components.get(data_type).map_or(0, Vec::len)
     }
 
+    /// Whether the standard's segment has the field, component and
+    /// subcomponent a path names (a segment the standard does not define,
+    /// such as a Z-segment, may have any). The error says what exists.
+    pub fn check_path(&self, path: &Path) -> Result<(), String> {
+        let Some(fields) = self.fields.get(path.segment.as_str()) else {
+            return Ok(());
+        };
+        let Some(field) = fields.get(path.field_number - 1).and_then(Option::as_ref) else {
+            return Err(format!(
+                "{} has {} fields in HL7 v2.5.1; there is no {}-{}",
+                path.segment,
+                fields.len(),
+                path.segment,
+                path.field_number
+            ));
+        };
+        if field.max_repetitions == Some(1) && path.repetition_number.is_some_and(|r| r > 1) {
+            return Err(format!(
+                "{}-{} ({}) does not repeat in HL7 v2.5.1",
+                path.segment, path.field_number, field.name
+            ));
+        }
+        let Some(c) = path.component_number else {
+            return Ok(());
+        };
+        let Some(comp_type) = self.part_type(&field.data_type, c, path, "component")? else {
+            return Ok(());
+        };
+        match path.subcomponent_number {
+            Some(sub) => self
+                .part_type(&comp_type, sub, path, "subcomponent")
+                .map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// The type of part `n` of a value of `data_type`, `None` when the type
+    /// says nothing (varies); an error when it has no such part.
+    fn part_type(
+        &self,
+        data_type: &str,
+        n: u32,
+        path: &Path,
+        what: &str,
+    ) -> Result<Option<String>, String> {
+        if data_type.eq_ignore_ascii_case("varies") || data_type.is_empty() {
+            return Ok(None);
+        }
+        let count = self.component_count(data_type);
+        if count == 0 {
+            return if n == 1 {
+                Ok(None)
+            } else {
+                Err(format!(
+                    "{path}: {data_type} is a primitive type with no {what} {n}"
+                ))
+            };
+        }
+        match self.component(data_type, n) {
+            Some(def) => Ok(Some(def.data_type.clone())),
+            None => Err(format!(
+                "{path}: {data_type} has {count} components in HL7 v2.5.1; there is no {what} {n}"
+            )),
+        }
+    }
+
     /// Whether a name is an HL7 v2.5.1 data type (composite or primitive).
     pub fn is_data_type(&self, name: &str) -> bool {
         self.components.contains_key(name) || PRIMITIVES.contains(&name)
@@ -225,6 +291,25 @@ mod tests {
         let f = d.field("PID", 15).unwrap();
         assert_eq!(f.table.as_deref(), Some("HL70296"));
         assert_eq!(d.field("OBX", 5).unwrap().max_repetitions, None);
+    }
+
+    #[test]
+    fn checks_paths_against_the_standard() {
+        let d = dictionary();
+        let ok = |s: &str| d.check_path(&s.parse().unwrap());
+        for good in [
+            "PID-5.1",
+            "OBX-5.7",
+            "PID-3[2].4.1",
+            "ZPI-40",
+            "MSH-9.3",
+            "PID-7.1",
+        ] {
+            assert_eq!(ok(good), Ok(()), "{good}");
+        }
+        for bad in ["OBX-31", "PID-5.99", "PID-7.3", "MSH-10[2]", "PID-8.2"] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

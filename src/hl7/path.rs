@@ -33,6 +33,12 @@ impl std::ops::Deref for SegName {
     }
 }
 
+impl Serialize for SegName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for SegName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -170,9 +176,30 @@ impl fmt::Display for Path {
     }
 }
 
+/// The largest numbers a path may name: nothing is allocated or searched
+/// on a number beyond these.
+pub const MAX_SEGMENT_NUMBER: u32 = 10_000;
+pub const MAX_FIELD_NUMBER: u32 = 999;
+pub const MAX_REPETITION_NUMBER: u32 = 10_000;
+pub const MAX_COMPONENT_NUMBER: u32 = 99;
+
 fn parse_number(text: &str, what: &str, path: &str) -> Result<u32, PathError> {
-    match text.parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
+    let max = match what {
+        "segment occurrence" => MAX_SEGMENT_NUMBER,
+        "field number" => MAX_FIELD_NUMBER,
+        "repetition" => MAX_REPETITION_NUMBER,
+        _ => MAX_COMPONENT_NUMBER,
+    };
+    match text.parse::<u64>() {
+        Ok(n) if (1..=u64::from(max)).contains(&n) => Ok(n as u32),
+        Ok(n) if n > u64::from(max) => Err(PathError {
+            path: path.to_string(),
+            reason: format!("{what} {n} is more than the limit of {max}"),
+        }),
+        _ if text.bytes().all(|b| b.is_ascii_digit()) && text.len() > 18 => Err(PathError {
+            path: path.to_string(),
+            reason: format!("{what} `{text}` is more than the limit of {max}"),
+        }),
         _ => Err(PathError {
             path: path.to_string(),
             reason: format!("{what} `{text}` must be a whole number from 1"),
@@ -318,6 +345,10 @@ mod tests {
             "PID[2-1",
             "PI-5",
             "PID-1.2.3.4",
+            "PID-4000000000",
+            "PID-1000",
+            "ZZZ[10001]-1",
+            "PID-3[99999999999999999999]",
         ] {
             assert!(s.parse::<Path>().is_err(), "{s} should fail");
         }

@@ -929,10 +929,13 @@ fn check_context(c: &mut Checker, places: &[Place]) {
                     let cond = rule.when.as_ref().map(|w| {
                         format!(
                             " (when {})",
-                            w.describe().replace(
-                                &w.path.to_string(),
-                                &w.path.at_occurrence(occ).display_canonical()
-                            )
+                            match w.first_path() {
+                                Some(p) => w.describe().replace(
+                                    &p.to_string(),
+                                    &p.at_occurrence(occ).display_canonical()
+                                ),
+                                None => w.describe(),
+                            }
                         )
                     });
                     c.finding(

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use crate::error::{LoadError, invalid_at, parse_toml};
 use crate::finding::{Severity, Side};
-use crate::hl7::{self, Message, Path};
+use crate::hl7::{Path, names};
 use crate::table::Tables;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,71 +38,7 @@ pub enum Unlisted {
     Reject,
 }
 
-/// A condition on a value: `when = { path = "OBX-2", equals = "NM" }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Condition {
-    pub path: Path,
-    /// Holds when the value equals this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equals: Option<String>,
-    /// Holds when the value is one of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_of: Option<Vec<String>>,
-    /// `true`: holds when the value is populated; `false`: when empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub present: Option<bool>,
-}
-
-impl Condition {
-    /// Evaluates the condition in a message, reading the path's segment at
-    /// `occurrence` when it is the segment being checked.
-    pub fn holds(&self, msg: &Message, segment: &str, occurrence: usize) -> bool {
-        let path = if self.path.segment == segment && self.path.segment_number.is_none() {
-            self.path.at_occurrence(occurrence)
-        } else {
-            self.path.clone()
-        };
-        self.test(&hl7::unescape(msg.get_or_empty(&path), &msg.delimiters))
-    }
-
-    /// [`Condition::holds`] when the segment being checked is at `index`
-    /// in the message: a path into that segment is read there, with no search.
-    pub fn holds_in(&self, msg: &Message, index: usize, segment: &str, occurrence: usize) -> bool {
-        if self.path.segment == segment && self.path.segment_number.is_none() {
-            return self.test(&hl7::unescape(
-                msg.get_in(index, &self.path),
-                &msg.delimiters,
-            ));
-        }
-        self.holds(msg, segment, occurrence)
-    }
-
-    fn test(&self, value: &str) -> bool {
-        if let Some(eq) = &self.equals {
-            return value == eq.as_str();
-        }
-        if let Some(list) = &self.one_of {
-            return list.iter().any(|v| v == value);
-        }
-        match self.present {
-            Some(false) => value.is_empty(),
-            _ => !value.is_empty(),
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        if let Some(eq) = &self.equals {
-            format!("{} = {eq}", self.path)
-        } else if let Some(list) = &self.one_of {
-            format!("{} in [{}]", self.path, list.join(", "))
-        } else if self.present == Some(false) {
-            format!("{} is empty", self.path)
-        } else {
-            format!("{} is populated", self.path)
-        }
-    }
-}
+pub use crate::condition::Condition;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -266,6 +202,26 @@ impl Profile {
                     format!("segment {} is listed twice", s.id),
                 ));
             }
+            if s.max == Some(0) && matches!(s.usage, Usage::R | Usage::RE) {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    span,
+                    format!(
+                        "segment {}: max 0 on a segment of usage {:?}; use usage X for a segment that must not occur",
+                        s.id, s.usage
+                    ),
+                ));
+            }
+            let limit = crate::hl7::path::MAX_SEGMENT_NUMBER as usize;
+            if s.min.is_some_and(|n| n > limit) || s.max.is_some_and(|n| n > limit) {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    span,
+                    format!("segment {}: min and max are limited to {limit}", s.id),
+                ));
+            }
             if let (Some(min), Some(max)) = (s.min, s.max)
                 && min > max
             {
@@ -278,11 +234,12 @@ impl Profile {
             }
             segments.push(s);
         }
-        let mut fields = Vec::new();
+        let mut fields: Vec<FieldSpec> = Vec::new();
         let mut inline_tables = Tables::default();
         for f in raw.field {
             let span = f.span();
             let mut f = f.into_inner();
+            check_field_spec(&f, &fields).map_err(|m| invalid_at(path, text, span.clone(), m))?;
             if let Some(values) = f.values.take() {
                 if f.table.is_some() {
                     return Err(invalid_at(
@@ -343,10 +300,26 @@ impl Profile {
             }
             fields.push(f);
         }
-        let mut context = Vec::new();
+        let mut context: Vec<ContextRule> = Vec::new();
         for c in raw.context {
             let span = c.span();
             let c = c.into_inner();
+            let problem = if context.iter().any(|x| x.id == c.id) {
+                Some(format!("context id `{}` is used twice", c.id))
+            } else if c.when.as_ref().is_some_and(Condition::reads_mapping) {
+                Some(format!(
+                    "context `{}`: a profile's condition reads the message it checks; `message = \"mapped\"` and `rule` belong to mapping rules",
+                    c.id
+                ))
+            } else {
+                c.require
+                    .iter()
+                    .find_map(|p| names::dictionary().check_path(p).err())
+                    .map(|e| format!("context `{}`: {e}", c.id))
+            };
+            if let Some(m) = problem {
+                return Err(invalid_at(path, text, span, m));
+            }
             if c.require.is_empty() {
                 return Err(invalid_at(
                     path,
@@ -361,6 +334,19 @@ impl Profile {
             context.push(c);
         }
         let h = raw.profile;
+        if let Some(v) = &h.hl7_version
+            && !HL7_VERSIONS.contains(&v.as_str())
+        {
+            return Err(LoadError::Invalid {
+                path: path.to_path_buf(),
+                line: key_line(text, "hl7_version"),
+                column: 1,
+                message: format!(
+                    "hl7_version `{v}` is not an HL7 v2 version (one of {})",
+                    HL7_VERSIONS.join(", ")
+                ),
+            });
+        }
         Ok(Profile {
             name: h.name,
             side: h.side,
@@ -394,6 +380,82 @@ impl Profile {
     }
 }
 
+/// The longest `max_length` a profile may state.
+pub const MAX_LENGTH: usize = 1_000_000;
+
+/// The HL7 v2 versions MSH-12 may name.
+pub const HL7_VERSIONS: [&str; 15] = [
+    "2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8", "2.8.1",
+    "2.8.2", "2.9", "2.9.1",
+];
+
+/// The 1-based line of the first `key = …` in a TOML text (1 when absent).
+pub fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+/// What a `[[field]]` entry may not say: a path the standard's segment
+/// does not have, a second entry for the same path, an unknown data type, a
+/// `when` that does nothing for its usage, a condition a profile cannot read.
+fn check_field_spec(f: &FieldSpec, before: &[FieldSpec]) -> Result<(), String> {
+    let dict = names::dictionary();
+    dict.check_path(&f.path)?;
+    if before.iter().any(|x| x.path == f.path) {
+        return Err(format!(
+            "field {} is listed twice; give one entry per path",
+            f.path
+        ));
+    }
+    if let Some(t) = &f.data_type
+        && !dict.is_data_type(t)
+    {
+        return Err(format!(
+            "field {}: `{t}` is not an HL7 v2.5.1 data type",
+            f.path
+        ));
+    }
+    if f.when.is_some() && f.usage != Usage::C {
+        return Err(format!(
+            "field {}: `when` applies only to usage C (this field is {:?})",
+            f.path, f.usage
+        ));
+    }
+    if f.when.as_ref().is_some_and(Condition::reads_mapping) {
+        return Err(format!(
+            "field {}: a profile's condition reads the message it checks; `message = \"mapped\"` and `rule` belong to mapping rules",
+            f.path
+        ));
+    }
+    if f.max_length.is_some_and(|n| n > MAX_LENGTH) {
+        return Err(format!(
+            "field {}: max_length is more than the limit of {MAX_LENGTH}",
+            f.path
+        ));
+    }
+    if f.max_repetitions
+        .is_some_and(|n| n > crate::hl7::path::MAX_REPETITION_NUMBER as usize)
+    {
+        return Err(format!(
+            "field {}: max_repetitions is more than the limit of {}",
+            f.path,
+            crate::hl7::path::MAX_REPETITION_NUMBER
+        ));
+    }
+    if f.max_length == Some(0) || f.max_repetitions == Some(0) {
+        return Err(format!(
+            "field {}: a maximum of 0 allows nothing; use usage X",
+            f.path
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     let v: Vec<&str> = keys.map(String::as_str).collect();
     if v.is_empty() {
@@ -404,11 +466,13 @@ pub(crate) fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
 }
 
 mod check;
+pub(crate) use check::structure_of;
 pub use check::{CheckResult, Ignored, check};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hl7;
 
     fn profile(body: &str) -> (Profile, Tables) {
         let mut t = Tables::default();
