@@ -404,6 +404,29 @@ pub fn default_workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// The workspace a command uses when none is named: the nearest folder at
+/// or above the current one with a `baton.toml` (as cargo and git look for
+/// theirs), else the bundled default, said on stderr.
+pub fn find_workspace(named: Option<PathBuf>) -> PathBuf {
+    if let Some(w) = named {
+        return w;
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            if dir.join(baton::workspace::MANIFEST).is_file() {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    let w = default_workspace();
+    eprintln!(
+        "note: no {} in this folder or above; using the bundled workspace {}",
+        baton::workspace::MANIFEST,
+        w.display()
+    );
+    w
+}
+
 pub fn run(command: Command) -> ExitCode {
     let result = match command {
         Command::Run {
@@ -415,7 +438,7 @@ pub fn run(command: Command) -> ExitCode {
             session,
             who,
         } => cmd_run(
-            &workspace.unwrap_or_else(default_workspace),
+            &find_workspace(workspace),
             json.as_deref(),
             junit.as_deref(),
             &scenarios,
@@ -586,7 +609,7 @@ pub fn run(command: Command) -> ExitCode {
             json,
         } => cmd_ack(
             &message,
-            &workspace.unwrap_or_else(default_workspace),
+            &find_workspace(workspace),
             handoff.as_deref(),
             json,
         ),
@@ -656,7 +679,7 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
     };
     writeln!(
         out,
-        "{verdict} {:<5} {:<8} {:<28} {}  [{}]  accepted {}, transformed {}, rejected {}, dropped {}",
+        "{verdict} {:<5} {:<8} {:<28} {}  [{}]  accepted {}, transformed {}, rejected {}, dropped {}, warnings {}",
         r.kind.as_str(),
         r.handoff,
         r.scenario,
@@ -665,7 +688,8 @@ fn print_result(out: &mut impl Write, r: &ScenarioResult, verbose: bool) -> std:
         c.accepted,
         c.transformed,
         c.rejected,
-        c.dropped
+        c.dropped,
+        c.warnings
     )?;
     for p in &r.replay.parse_problems {
         writeln!(

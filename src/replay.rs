@@ -144,8 +144,14 @@ pub struct MessageReplay {
 
 /// Replays one message text through a handoff.
 pub fn replay_text(handoff: &Handoff, tables: &Tables, text: &str) -> MessageReplay {
-    match hl7::parse_one(text) {
-        Ok(msg) => replay_message(handoff, tables, msg),
+    match hl7::parse_one_noting(text) {
+        Ok((msg, mut warnings)) => {
+            // What `inspect` says of the same text (an unterminated escape…).
+            warnings.extend(crate::inspect::escape_problems(&msg));
+            let mut r = replay_message(handoff, tables, msg);
+            r.parse_problems = warnings;
+            r
+        }
         Err(problems) => unreadable(handoff, text, problems),
     }
 }
@@ -270,8 +276,19 @@ pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
             expected_text: None,
         };
     };
-    let text = scenario.prepared_input();
-    let replay = replay_text(handoff, &ws.tables, &text);
+    let replay = match scenario.prepared_input() {
+        Ok(text) => replay_text(handoff, &ws.tables, &text),
+        Err(e) => unreadable(
+            handoff,
+            "",
+            vec![hl7::ParseProblem {
+                line: 1,
+                column: 1,
+                severity: Severity::Error,
+                message: e,
+            }],
+        ),
+    };
     let checks = check_expectations(scenario, &replay);
     let verdict = if checks.iter().all(|c| c.met) {
         Verdict::Met

@@ -206,8 +206,14 @@ impl Scenario {
             (Some(f), None) => (f.clone(), read(&dir.join(f))?),
             (None, Some(m)) => ("inline".to_string(), m.clone()),
             _ => {
-                return Err(LoadError::File {
+                let line = match raw.input {
+                    Some(_) => crate::profile::key_line(text, "input"),
+                    None => crate::profile::key_line(text, "name"),
+                };
+                return Err(LoadError::Invalid {
                     path: path.to_path_buf(),
+                    line,
+                    column: 1,
                     message: "a scenario needs either `input` (a message file) or `message` (inline text), not both".into(),
                 });
             }
@@ -232,6 +238,45 @@ impl Scenario {
             .count();
             if ops != 1 {
                 return Err(invalid_at(path, text, span, "each [[mutate]] does exactly one thing: set, set_raw, delete, delimiters, declare_encoding, line_endings, truncate, append_segment, remove_segment or replace".into()));
+            }
+            for p in [&m.set, &m.set_raw, &m.delete].into_iter().flatten() {
+                if p.segment == "MSH" && p.field_number <= 2 {
+                    return Err(invalid_at(
+                        path,
+                        text,
+                        span,
+                        format!(
+                            "{p} holds the delimiters: change them with `delimiters` or `declare_encoding`"
+                        ),
+                    ));
+                }
+                if let Err(e) = crate::hl7::names::dictionary().check_path(p) {
+                    return Err(invalid_at(path, text, span, e));
+                }
+            }
+            if m.replace.as_deref() == Some("") {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    span,
+                    "`replace` needs a non-empty text to find".into(),
+                ));
+            }
+            if m.value.is_some() && m.set.is_none() && m.set_raw.is_none() {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    span,
+                    "`value` goes with `set` or `set_raw`".into(),
+                ));
+            }
+            if m.with.is_some() && m.replace.is_none() {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    span,
+                    "`with` goes with `replace`".into(),
+                ));
             }
             if (m.set.is_some() || m.set_raw.is_some()) && m.value.is_none() {
                 return Err(invalid_at(path, text, span, "`set` needs a `value`".into()));
@@ -260,10 +305,29 @@ impl Scenario {
         if let Some(ack) = &raw.expect.ack
             && !["AA", "AE", "AR"].contains(&ack.as_str())
         {
-            return Err(LoadError::File {
+            return Err(LoadError::Invalid {
                 path: path.to_path_buf(),
+                line: crate::profile::key_line(text, "ack"),
+                column: 1,
                 message: format!("expect.ack `{ack}` must be AA, AE or AR"),
             });
+        }
+        let expectation_paths = raw
+            .expect
+            .field
+            .iter()
+            .map(|f| &f.path)
+            .chain(raw.expect.finding.iter().map(|f| &f.path))
+            .chain(raw.expect.no_finding.iter().map(|f| &f.path));
+        for p in expectation_paths {
+            if let Err(e) = crate::hl7::names::dictionary().check_path(p) {
+                return Err(LoadError::Invalid {
+                    path: path.to_path_buf(),
+                    line: find_line(text, &p.to_string()),
+                    column: 1,
+                    message: format!("expectation: {e}"),
+                });
+            }
         }
         Ok(Scenario {
             id: path
@@ -283,17 +347,40 @@ impl Scenario {
         })
     }
 
-    /// The input text after mutations: what is replayed.
-    pub fn prepared_input(&self) -> String {
+    /// The input text after mutations: what is replayed. `Err` says which
+    /// mutation would make the message larger than [`MAX_PREPARED_BYTES`].
+    pub fn prepared_input(&self) -> Result<String, String> {
         apply_mutations(&self.input, &self.mutations)
     }
 }
 
+/// The largest message mutations may produce.
+pub const MAX_PREPARED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The 1-based line of the first line that holds `needle` (1 when none does).
+fn find_line(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1)
+}
+
 /// Applies mutations in order. Structural ones need a parseable message and
-/// are skipped (the text kept) when the text no longer parses.
-pub fn apply_mutations(input: &str, mutations: &[Mutation]) -> String {
+/// are skipped (the text kept) when the text no longer parses. A mutation
+/// that would grow the message past [`MAX_PREPARED_BYTES`] stops with an error.
+pub fn apply_mutations(input: &str, mutations: &[Mutation]) -> Result<String, String> {
     let mut text = input.to_string();
-    for m in mutations {
+    for (n, m) in mutations.iter().enumerate() {
+        if let Some(find) = m.replace.as_deref().filter(|f| !f.is_empty()) {
+            let with = m.with.as_deref().unwrap_or("");
+            let hits = text.matches(find).count();
+            let grown = text.len() - hits * find.len() + hits * with.len();
+            if grown > MAX_PREPARED_BYTES {
+                return Err(format!(
+                    "mutation {} (`replace`) would make the message {grown} bytes, more than the limit of {MAX_PREPARED_BYTES}",
+                    n + 1
+                ));
+            }
+        }
         if let Some(n) = m.truncate {
             let mut cut = n.min(text.len());
             while !text.is_char_boundary(cut) {
@@ -365,5 +452,5 @@ pub fn apply_mutations(input: &str, mutations: &[Mutation]) -> String {
         }
         text = msg.encode();
     }
-    text
+    Ok(text)
 }

@@ -136,3 +136,20 @@ fn standard_required_fields_are_required_without_a_profile_entry() {
     assert_eq!(f.outcome.kind(), OutcomeKind::Rejected);
     assert!(r.ack.contains("ERR||MSH^1^10^1|101"), "{}", r.ack);
 }
+
+#[test]
+fn a_replay_reports_the_warnings_inspect_gives_for_the_same_text() {
+    let ws = MiniWorkspace::new(MINI_SENDER, MINI_RECEIVER, "", TABLES);
+    let text = format!("{MSH}PID|1||123^^^H^MR||Doe\\T^Jo\r");
+    let r = ws.replay(&text);
+    let inspected = baton::inspect::inspect_bytes("m.hl7", text.as_bytes()).problems;
+    assert!(!r.parse_problems.is_empty(), "no warning on the bad escape");
+    for p in &r.parse_problems {
+        assert!(
+            inspected
+                .iter()
+                .any(|q| q.message == p.message && q.line == p.line),
+            "{p:?} not from inspect: {inspected:?}"
+        );
+    }
+}

@@ -1022,6 +1022,10 @@ impl App {
                     style::count(ui, OutcomeKind::Transformed, c.transformed);
                     style::count(ui, OutcomeKind::Rejected, c.rejected);
                     style::count(ui, OutcomeKind::Dropped, c.dropped);
+                    if c.warnings > 0 {
+                        ui.label(format!("{} with warnings", c.warnings))
+                            .on_hover_text("fields accepted or transformed that carry a warning; a warning is not a rejection");
+                    }
                 });
                 let unmet = r.checks.iter().filter(|c| !c.met).count();
                 egui::CollapsingHeader::new(format!("Expectations: {} of {} met", r.checks.len() - unmet, r.checks.len()))

@@ -77,8 +77,12 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                             if let Some((_, ack, c)) = &result {
                                 ui.label(
                                     RichText::new(format!(
-                                        "{ack} · A {} · T {} · R {} · D {}",
-                                        c.accepted, c.transformed, c.rejected, c.dropped
+                                        "{ack} · A {} · T {} · R {} · D {} · W {}",
+                                        c.accepted,
+                                        c.transformed,
+                                        c.rejected,
+                                        c.dropped,
+                                        c.warnings
                                     ))
                                     .small(),
                                 );

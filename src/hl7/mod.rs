@@ -526,6 +526,12 @@ fn parse_segment(
 
 /// Parses text that must hold exactly one message.
 pub fn parse_one(text: &str) -> Result<Message, Vec<ParseProblem>> {
+    parse_one_noting(text).map(|(m, _)| m)
+}
+
+/// [`parse_one`], keeping the warnings met on the way (odd delimiters,
+/// stray line endings) beside the message.
+pub fn parse_one_noting(text: &str) -> Result<(Message, Vec<ParseProblem>), Vec<ParseProblem>> {
     let mut parsed = parse_text(text);
     let errors = parsed
         .problems
@@ -535,7 +541,7 @@ pub fn parse_one(text: &str) -> Result<Message, Vec<ParseProblem>> {
         return Err(parsed.problems);
     }
     match parsed.messages.len() {
-        1 => Ok(parsed.messages.remove(0)),
+        1 => Ok((parsed.messages.remove(0), parsed.problems)),
         0 => Err(vec![ParseProblem {
             line: 1,
             column: 1,
