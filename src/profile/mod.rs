@@ -466,8 +466,8 @@ pub(crate) fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
 }
 
 mod check;
-pub(crate) use check::structure_of;
 pub use check::{CheckResult, Ignored, check};
+pub(crate) use check::{standard_knows, structure_of};
 
 #[cfg(test)]
 mod tests {
