@@ -52,12 +52,22 @@ fn slug(p: &Path) -> String {
 
 struct Ctx<'a> {
     handoff: &'a Handoff,
+    tables: &'a crate::table::Tables,
     input: String,
     base: hl7::Message,
     out: Vec<Generated>,
 }
 
 impl Ctx<'_> {
+    /// What the handoff's rules make of the base message with `raw` written
+    /// at `p` (empty: the value deleted): the prediction is made on this,
+    /// never on the source value alone.
+    fn mapped(&self, p: &Path, raw: &str) -> hl7::Message {
+        let mut m = self.base.clone();
+        m.set(p, raw);
+        crate::mapping::apply(&self.handoff.rules, self.tables, &m).message
+    }
+
     fn rules_on(&self, p: &Path, actions: &[Action]) -> bool {
         self.handoff.rules.rules.iter().any(|r| {
             actions.contains(&r.action)
@@ -133,6 +143,7 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
         .map_err(|_| format!("the base message of {} does not parse", base_scenario.id))?;
     let mut c = Ctx {
         handoff,
+        tables: &ws.tables,
         input: base_scenario.input_origin.clone(),
         base,
         out: Vec::new(),
@@ -145,17 +156,6 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
             continue;
         }
         let label = format!("{} ({})", p.display_canonical(), dict.path_name(&p));
-        let fills = c.rules_on(
-            &p,
-            &[
-                Action::Set,
-                Action::Default,
-                Action::Copy,
-                Action::Move,
-                Action::Join,
-                Action::Split,
-            ],
-        );
         let standard_type = spec.data_type.clone().or_else(|| {
             let f = dict.field(&p.segment, p.field_number)?;
             match p.component_number {
@@ -167,65 +167,77 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
             standard_type.as_deref(),
             Some("NM" | "SI" | "TS" | "DTM" | "DT" | "TM")
         );
-        // Required field missing.
-        if spec.usage == Usage::R && !fills {
-            c.push(
-                &format!("missing-{}", slug(&p)),
-                format!("Required {label} missing"),
-                Kind::Error,
-                format!(
-                    "{} requires {label} (usage R): without it the message is rejected with 101.",
-                    r.name
-                ),
-                format!("[[mutate]]\ndelete = \"{p}\"\n"),
-                format!("ack = \"AE\"\n\n{}", finding(&p, 101, Some("receiver"))),
-            );
+        // Required field missing: rejected with 101 unless a rule fills it.
+        if spec.usage == Usage::R {
+            let filled = !c.mapped(&p, "").get_or_empty(&p).is_empty();
+            if filled {
+                c.push(
+                    &format!("missing-filled-{}", slug(&p)),
+                    format!("Required {label} missing, filled by a rule"),
+                    Kind::Edge,
+                    format!(
+                        "{} requires {label} (usage R); the handoff's rules fill it when the sender leaves it empty.",
+                        r.name
+                    ),
+                    format!("[[mutate]]\ndelete = \"{p}\"\n"),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 101\n"),
+                );
+            } else {
+                c.push(
+                    &format!("missing-{}", slug(&p)),
+                    format!("Required {label} missing"),
+                    Kind::Error,
+                    format!(
+                        "{} requires {label} (usage R): without it the message is rejected with 101.",
+                        r.name
+                    ),
+                    format!("[[mutate]]\ndelete = \"{p}\"\n"),
+                    format!("ack = \"AE\"\n\n{}", finding(&p, 101, Some("receiver"))),
+                );
+            }
         }
-        // Length at and over the receiver's maximum.
+        // Length at and over the receiver's maximum, as the rules leave it.
         if let Some(max) = spec.max_length
             && textual
-            && !c.rules_on(
-                &p,
-                &[
-                    Action::Translate,
-                    Action::Datetime,
-                    Action::Set,
-                    Action::Default,
-                ],
-            )
         {
-            c.push(
-                &format!("len-at-max-{}", slug(&p)),
-                format!("{label} at the maximum length ({max})"),
-                Kind::Edge,
-                format!(
-                    "{} allows {max} characters in {label}: exactly {max} must pass the length check.",
-                    r.name
-                ),
-                set_raw(&p, &"X".repeat(max)),
-                format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 104\n"),
-            );
-            c.push(
-                &format!("len-over-max-{}", slug(&p)),
-                format!("{label} one character over the maximum ({max})"),
-                Kind::Error,
-                format!(
-                    "{} allows {max} characters in {label}: {} must be rejected with 104.",
-                    r.name,
-                    max + 1
-                ),
-                set_raw(&p, &"X".repeat(max + 1)),
-                finding(&p, 104, Some("receiver")),
-            );
+            for (slug_part, n, kind) in [
+                ("len-at-max", max, Kind::Edge),
+                ("len-over-max", max + 1, Kind::Error),
+            ] {
+                let m = c.mapped(&p, &"X".repeat(n));
+                let got = hl7::unescape(m.get_or_empty(&p), &m.delimiters)
+                    .chars()
+                    .count();
+                let too_long = got > max;
+                let by_rules = if got == n {
+                    String::new()
+                } else {
+                    format!(" (the rules make it {got})")
+                };
+                c.push(
+                    &format!("{slug_part}-{}", slug(&p)),
+                    format!("{label} at {n} characters (maximum {max})"),
+                    if too_long { Kind::Error } else { kind },
+                    format!(
+                        "{} allows {max} characters in {label}: {n} sent{by_rules} {}.",
+                        r.name,
+                        if too_long {
+                            "must be rejected with 104"
+                        } else {
+                            "must pass the length check"
+                        }
+                    ),
+                    set_raw(&p, &"X".repeat(n)),
+                    if too_long {
+                        finding(&p, 104, Some("receiver"))
+                    } else {
+                        format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 104\n")
+                    },
+                );
+            }
         }
-        // A code outside the value set.
-        if let Some(t) = &spec.table
-            && !c.handoff.rules.rules.iter().any(|x| {
-                x.action == Action::Translate
-                    && x.on_unmapped == crate::mapping::Unmapped::Default
-                    && x.from.iter().any(|f| f.same_field(&p))
-            })
-        {
+        // A code outside the value set, as the rules leave it.
+        if let Some(t) = &spec.table {
             let code_path = if matches!(standard_type.as_deref(), Some("CE" | "CWE" | "CNE"))
                 && p.component_number.is_none()
             {
@@ -236,22 +248,52 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
             } else {
                 p.clone()
             };
-            c.push(
-                &format!("code-not-in-{}", slug(&p)),
-                format!("{label}: a code not in {t}"),
-                Kind::Error,
-                format!(
-                    "{} checks {label} against {t}: an unknown code must be rejected with 103.",
-                    r.name
-                ),
-                set_raw(&code_path, "ZZ-NOT-A-CODE"),
-                finding(&p, 103, None),
-            );
+            let m = c.mapped(&code_path, "ZZ-NOT-A-CODE");
+            let got = m.value(&code_path);
+            let known = r
+                .inline_tables
+                .table(t)
+                .or_else(|| c.tables.table(t))
+                .is_some_and(|table| table.codes.contains_key(&got));
+            if known {
+                c.push(
+                    &format!("code-not-in-{}", slug(&p)),
+                    format!("{label}: a code not in {t}, replaced by a rule"),
+                    Kind::Edge,
+                    format!("{} checks {label} against {t}; the handoff's rules turn an unknown code into `{got}`.", r.name),
+                    set_raw(&code_path, "ZZ-NOT-A-CODE"),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 103\n"),
+                );
+            } else {
+                c.push(
+                    &format!("code-not-in-{}", slug(&p)),
+                    format!("{label}: a code not in {t}"),
+                    Kind::Error,
+                    format!(
+                        "{} checks {label} against {t}: an unknown code must be rejected with 103.",
+                        r.name
+                    ),
+                    set_raw(&code_path, "ZZ-NOT-A-CODE"),
+                    finding(&p, 103, None),
+                );
+            }
         }
         // Timestamps: without a zone, and malformed.
         if matches!(standard_type.as_deref(), Some("TS" | "DTM")) {
             let needs_zone = spec.require_offset.unwrap_or(r.timestamps_require_offset);
-            let normalised = c.rules_on(&p, &[Action::Datetime]);
+            let ts_path = if standard_type.as_deref() == Some("TS") && p.component_number.is_none()
+            {
+                Path {
+                    component_number: Some(1),
+                    ..p.clone()
+                }
+            } else {
+                p.clone()
+            };
+            let normalised = crate::hl7::datetime::Timestamp::parse(
+                &c.mapped(&p, "20260315093000").value(&ts_path),
+            )
+            .is_ok_and(|t| t.offset_minutes.is_some());
             if needs_zone {
                 let expect = if normalised {
                     format!(
@@ -297,15 +339,33 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                     .to_string()
             })
         {
-            let reps = vec![v; n + 1].join(&c.base.delimiters.repetition.to_string());
-            c.push(
-                &format!("extra-reps-{}", slug(&p)),
-                format!("{label} repeated {} times", n + 1),
-                Kind::Error,
-                format!("{} takes at most {n} repetitions of {label}.", r.name),
-                set_raw(&p, &reps),
-                finding(&p, 102, Some("receiver")),
-            );
+            let rep = c.base.delimiters.repetition;
+            let reps = vec![v; n + 1].join(&rep.to_string());
+            let kept = c
+                .mapped(&p, &reps)
+                .get_or_empty(&p)
+                .split(rep)
+                .filter(|x| !x.is_empty())
+                .count();
+            if kept > n {
+                c.push(
+                    &format!("extra-reps-{}", slug(&p)),
+                    format!("{label} repeated {} times", n + 1),
+                    Kind::Error,
+                    format!("{} takes at most {n} repetitions of {label}.", r.name),
+                    set_raw(&p, &reps),
+                    finding(&p, 102, Some("receiver")),
+                );
+            } else {
+                c.push(
+                    &format!("extra-reps-{}", slug(&p)),
+                    format!("{label} repeated {} times, trimmed by the rules", n + 1),
+                    Kind::Edge,
+                    format!("{} takes at most {n} repetitions of {label}; the handoff's rules keep {kept}.", r.name),
+                    set_raw(&p, &reps),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 102\n"),
+                );
+            }
         }
     }
     // Every escape sequence, and "" vs empty, in a free-text field no rule touches.

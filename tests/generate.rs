@@ -57,18 +57,27 @@ fn gap_analysis_of_two_real_profiles() {
 
 #[test]
 fn generated_scenarios_hold_when_replayed() {
-    for (name, handoffs) in [
-        ("lab-orders-results", vec!["orders", "results"]),
-        ("adt-registration", vec!["registration"]),
-        // A NIST profile as the receiver: conformance statements apply too.
-        ("phlip-flu-elr", vec!["flu-results"]),
-    ] {
+    // Every bundled workspace and every handoff it has.
+    let mut names: Vec<String> = std::fs::read_dir("test-scenarios")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("baton.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let handoffs: Vec<String> = Workspace::load(&Path::new("test-scenarios").join(&name))
+            .unwrap()
+            .handoffs
+            .iter()
+            .map(|h| h.id.clone())
+            .collect();
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&Path::new("test-scenarios").join(name), dir.path());
+        copy_dir(&Path::new("test-scenarios").join(&name), dir.path());
         let ws = Workspace::load(dir.path()).unwrap();
         let before = ws.scenarios.len();
         let mut total = 0;
-        for h in handoffs {
+        for h in &handoffs {
             let g = generate::generate(&ws, ws.handoff(h).unwrap()).unwrap();
             assert!(!g.is_empty());
             total += generate::save(&ws, &g).unwrap().len();
@@ -123,4 +132,57 @@ fn gap_and_generate_commands() {
         text.contains("gen-orders-missing-pid-7") && text.contains("--save writes them"),
         "{text}"
     );
+}
+
+#[test]
+fn generated_expectations_follow_what_the_rules_do() {
+    let receiver = "[profile]\nname = \"r\"\nside = \"receiver\"\n\
+        [[field]]\npath = \"PID-3\"\nusage = \"R\"\nmax_repetitions = 1\n\
+        [[field]]\npath = \"PID-8\"\nusage = \"R\"\n\
+        [[field]]\npath = \"PID-5.1\"\nusage = \"R\"\nmax_length = 10\n";
+    let rules = "[[rule]]\nid = \"ONE-ID\"\naction = \"keep\"\nfrom = \"PID-3[*]\"\nwhere = { path = \".5\", equals = \"MR\" }\npick = \"first\"\nreason = \"one MRN\"\n\
+        [[rule]]\nid = \"SEX\"\naction = \"default\"\nto = \"PID-8\"\nvalue = \"U\"\n\
+        [[rule]]\nid = \"CUT\"\naction = \"transform\"\nfrom = \"PID-5.1\"\nsteps = [{ truncate = 10 }]\n";
+    let ws = common::MiniWorkspace::new(common::MINI_SENDER, receiver, rules, "");
+    let root = ws.dir.path();
+    std::fs::write(
+        root.join("base.hl7"),
+        "MSH|^~\\&|A|B|C|D|20240101120000+0000||ADT^A08|1|P|2.5.1\rEVN||20240101\rPID|1||123^^^H^MR||Doe^Jo||19800101|F\rPV1|1|O\r",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("scenarios/happy.toml"),
+        "name = \"h\"\nkind = \"happy\"\nhandoff = \"h\"\ninput = \"../base.hl7\"\n[expect]\nack = \"AA\"\n",
+    )
+    .unwrap();
+    let w = ws.load();
+    let g = generate::generate(&w, &w.handoffs[0]).unwrap();
+    let by = |id: &str| {
+        g.iter()
+            .find(|x| x.id == id)
+            .unwrap_or_else(|| panic!("no {id}: {:?}", g.iter().map(|x| &x.id).collect::<Vec<_>>()))
+    };
+    // The keep rule leaves one repetition: extra repetitions are no error.
+    let reps = by("gen-h-extra-reps-pid-3");
+    assert!(
+        reps.toml.contains("expect.no_finding") && reps.toml.contains("code = 102"),
+        "{}",
+        reps.toml
+    );
+    // The default fills PID-8: missing is no 101.
+    let sex = by("gen-h-missing-filled-pid-8");
+    assert!(
+        sex.toml.contains("code = 101") && sex.toml.contains("no_finding"),
+        "{}",
+        sex.toml
+    );
+    // The truncate rule keeps the name within 10: over the maximum still passes.
+    let long = by("gen-h-len-over-max-pid-5-1");
+    assert!(long.toml.contains("no_finding"), "{}", long.toml);
+    generate::save(&w, &g).unwrap();
+    let w = ws.load();
+    for r in replay::replay_all(&w) {
+        let unmet: Vec<_> = r.checks.iter().filter(|c| !c.met).collect();
+        assert!(unmet.is_empty(), "{}: {unmet:#?}", r.scenario);
+    }
 }

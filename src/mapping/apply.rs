@@ -408,10 +408,10 @@ fn selected(rule: &Rule, raw: &str, d: &hl7::Delimiters) -> Vec<usize> {
         })
         .map(|(i, _)| i + 1)
         .collect();
-    match (rule.action, rule.pick) {
-        (Action::Drop | Action::Keep, _) | (_, Pick::All) => all,
-        (_, Pick::First) => all.into_iter().take(1).collect(),
-        (_, Pick::Last) => all.last().copied().into_iter().collect(),
+    match rule.pick {
+        Pick::All => all,
+        Pick::First => all.into_iter().take(1).collect(),
+        Pick::Last => all.last().copied().into_iter().collect(),
     }
 }
 

@@ -103,8 +103,8 @@ impl Action {
             ],
             Action::Split => &["from", "to", "separator", "split_at"],
             Action::Join => &["from", "to", "separator"],
-            Action::Drop => &["from", "reason", "where"],
-            Action::Keep => &["from", "reason", "where"],
+            Action::Drop => &["from", "reason", "where", "pick"],
+            Action::Keep => &["from", "reason", "where", "pick"],
             Action::Transform => &["from", "to", "steps", "where", "pick", "after"],
             Action::DropSegment => &["segment", "reason"],
         }
@@ -833,7 +833,11 @@ fn validate(
         to,
         each_repetition: each,
         where_,
-        pick: r.pick.unwrap_or_default(),
+        // copy, move, translate, transform read one repetition unless told;
+        // drop and keep act on every repetition `where` selects unless told.
+        pick: r
+            .pick
+            .unwrap_or(if a.removes() { Pick::All } else { Pick::First }),
         value: r.value,
         map: r.map,
         on_unmapped: r.on_unmapped.unwrap_or_default(),
