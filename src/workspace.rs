@@ -298,14 +298,18 @@ impl Workspace {
         };
         files.sort();
         for f in files {
-            let loaded = reader
-                .read(&f)
-                .and_then(|text| Scenario::load(&f, &text, &mut |p| reader.read(p)));
+            let mut handoff_line = 1;
+            let loaded = reader.read(&f).and_then(|text| {
+                handoff_line = crate::profile::key_line(&text, "handoff");
+                Scenario::load(&f, &text, &mut |p| reader.read(p))
+            });
             match loaded {
                 Ok(s) => {
                     if !handoffs.iter().any(|h| h.id == s.handoff) && errors.is_empty() {
-                        errors.push(LoadError::File {
+                        errors.push(LoadError::Invalid {
                             path: f.clone(),
+                            line: handoff_line,
+                            column: 1,
                             message: format!(
                                 "scenario names handoff `{}`, which the manifest does not define (known: {})",
                                 s.handoff,
