@@ -159,8 +159,19 @@ pub(crate) fn account(
             *n
         })
         .collect();
+    let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
+    let source_occurrence: Vec<u32> = source
+        .segments
+        .iter()
+        .map(|s| {
+            let n = counts.entry(s.name).or_default();
+            *n += 1;
+            *n
+        })
+        .collect();
     let view = View {
         source,
+        source_occurrence,
         target_places: Places::of(target),
         source_to_target,
         target_occurrence,
@@ -258,6 +269,11 @@ pub(crate) fn account(
             .map(|i| mapped.effects[i].clone())
             .collect();
         let mut findings = Vec::new();
+        // The sender's findings on the same (empty) source field belong here
+        // too: a rule filled what the sender left out.
+        if !view.source_moved(k) {
+            source_findings.take(k, &mut findings);
+        }
         target_findings.take(k, &mut findings);
         let rules = dedup_rules(effects.iter());
         let outcome = if let Some(f) = worst_error(&findings) {
@@ -471,10 +487,24 @@ struct View<'a> {
     source_to_target: Vec<Option<usize>>,
     /// For each mapped segment, its occurrence among segments of its name.
     target_occurrence: Vec<u32>,
+    /// The same for each source segment.
+    source_occurrence: Vec<u32>,
     origin: &'a [Option<usize>],
 }
 
 impl View<'_> {
+    /// Whether the mapped segment at a key is not the source's segment of
+    /// the same occurrence (created, or shifted by created or removed ones).
+    fn source_moved(&self, k: FieldKey) -> bool {
+        let Some(&ti) = self.target_places.0.get(&(k.0, k.1)) else {
+            return true;
+        };
+        let Some(Some(si)) = self.origin.get(ti) else {
+            return true;
+        };
+        self.source_occurrence[*si] != k.1 || self.source.segments[*si].name != k.0
+    }
+
     /// Whether the mapped field at a key stands in a segment that came from
     /// the source, where the same field was populated.
     fn held_in_source(&self, k: FieldKey) -> bool {

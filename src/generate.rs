@@ -180,7 +180,7 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                         r.name
                     ),
                     format!("[[mutate]]\ndelete = \"{p}\"\n"),
-                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 101\n"),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 101\nside = \"receiver\"\n"),
                 );
             } else {
                 c.push(
@@ -231,7 +231,7 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                     if too_long {
                         finding(&p, 104, Some("receiver"))
                     } else {
-                        format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 104\n")
+                        format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 104\nside = \"receiver\"\n")
                     },
                 );
             }
@@ -262,7 +262,7 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                     Kind::Edge,
                     format!("{} checks {label} against {t}; the handoff's rules turn an unknown code into `{got}`.", r.name),
                     set_raw(&code_path, "ZZ-NOT-A-CODE"),
-                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 103\n"),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 103\nside = \"receiver\"\n"),
                 );
             } else {
                 c.push(
@@ -363,7 +363,7 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                     Kind::Edge,
                     format!("{} takes at most {n} repetitions of {label}; the handoff's rules keep {kept}.", r.name),
                     set_raw(&p, &reps),
-                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 102\n"),
+                    format!("[[expect.no_finding]]\npath = \"{p}\"\ncode = 102\nside = \"receiver\"\n"),
                 );
             }
         }

@@ -790,8 +790,7 @@ fn normalise_time(
     })
 }
 
-/// The UTC offset (minutes) a zone has at a local date and time; a time in
-/// a daylight-saving gap or overlap takes the earlier offset.
+/// The UTC offset (minutes) a local date and time is read at in a zone.
 fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> {
     let dt = jiff::civil::DateTime::new(
         i16::try_from(ts.year).ok()?,
@@ -803,8 +802,11 @@ fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> 
         0,
     )
     .ok()?;
-    let z = tz.to_ambiguous_zoned(dt).compatible().ok()?;
-    Some(z.offset().seconds() / 60)
+    // RFC 5545's "compatible" choice: a time in a gap is read with the
+    // offset before the gap, a time in an overlap with the earlier offset.
+    let instant = tz.to_ambiguous_zoned(dt).compatible().ok()?.timestamp();
+    let as_utc = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(((as_utc.as_second() - instant.as_second()) / 60) as i32)
 }
 
 /// The UTC offset (minutes) a zone has at the instant `ts` (at `from`) names.
