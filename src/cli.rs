@@ -1310,7 +1310,27 @@ fn cmd_validate(
     json: bool,
     show_unmapped: bool,
 ) -> Result<u8> {
-    let mut v = match baton::validate::Validator::load(profile, tables) {
+    // Without --tables, a TOML profile inside a workspace uses that
+    // workspace's tables (the nearest baton.toml at or above the profile).
+    let table_files: Vec<PathBuf> = match tables {
+        Some(t) => vec![t.to_path_buf()],
+        None => match baton::workspace::find_upward(profile) {
+            Some(root) => match baton::workspace::tables_of(&root) {
+                Ok(files) => {
+                    if !files.is_empty() {
+                        eprintln!(
+                            "note: using the code tables of the workspace {}",
+                            root.display()
+                        );
+                    }
+                    files
+                }
+                Err(_) => Vec::new(),
+            },
+            None => Vec::new(),
+        },
+    };
+    let mut v = match baton::validate::Validator::load_with_tables(profile, &table_files) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("baton: {e}");

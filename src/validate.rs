@@ -103,8 +103,17 @@ pub fn load_profile_with(
 impl Validator {
     /// Loads the profile (and code tables for a TOML profile's references).
     pub fn load(profile: &FsPath, tables: Option<&FsPath>) -> Result<Validator, LoadError> {
+        let files: Vec<std::path::PathBuf> = tables.iter().map(|t| t.to_path_buf()).collect();
+        Validator::load_with_tables(profile, &files)
+    }
+
+    /// [`Validator::load`] with any number of tables files.
+    pub fn load_with_tables(
+        profile: &FsPath,
+        tables: &[std::path::PathBuf],
+    ) -> Result<Validator, LoadError> {
         let mut t = Tables::default();
-        if let Some(tp) = tables {
+        for tp in tables {
             let text = crate::error::read_text(tp)?;
             t.load_into(tp, &text)?;
         }

@@ -161,6 +161,30 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The nearest workspace at or above `start` (a folder or a file in one):
+/// the folder holding a `baton.toml`.
+pub fn find_upward(start: &Path) -> Option<PathBuf> {
+    let start = if start.is_file() {
+        start.parent()?
+    } else {
+        start
+    };
+    let start = std::fs::canonicalize(start).ok()?;
+    start
+        .ancestors()
+        .find(|d| d.join(MANIFEST).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// The tables files a workspace's manifest names, resolved against its
+/// folder (without loading the rest of the workspace).
+pub fn tables_of(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let manifest = root.join(MANIFEST);
+    let text = read_text(&manifest)?;
+    let raw: RawManifest = parse_toml(&manifest, &text)?;
+    Ok(raw.workspace.tables.iter().map(|t| root.join(t)).collect())
+}
+
 impl Workspace {
     /// Loads the workspace in a folder (or the folder of a `baton.toml`).
     pub fn load(path: &Path) -> Result<Workspace, WorkspaceErrors> {

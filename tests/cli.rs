@@ -251,3 +251,64 @@ fn diff_and_ack() {
         "{out}"
     );
 }
+
+#[test]
+fn commands_use_the_workspace_they_are_run_in() {
+    let dir = copy_workspace("referral-specialist");
+    let deep = dir.path().join("scenarios");
+    let run_in = |cwd: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_baton"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run baton")
+    };
+    // `run` with no workspace, two folders down: the workspace it is in.
+    let o = run_in(&deep, &["run"]);
+    let (out, err) = text(&o);
+    assert!(out.contains("16 scenarios: 16 met"), "{out}\n{err}");
+    assert!(!err.contains("bundled"), "{err}");
+    // Outside any workspace: the bundled one, and it says so.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = run_in(elsewhere.path(), &["run"]);
+    let (_, err) = text(&o);
+    assert!(err.contains("using the bundled workspace"), "{err}");
+    // `validate` with a TOML profile that names tables: the workspace's tables.
+    let profile = dir.path().join("profiles/lakeshore-ref-receiver.toml");
+    let message = dir.path().join("messages/ref-i12-cardiology.hl7");
+    let o = baton(&[
+        "validate",
+        "--profile",
+        profile.to_str().unwrap(),
+        message.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(err.contains("code tables of the workspace"), "{err}");
+    // The unmapped payer and the offset-less time are what this receiver says of the raw message.
+    assert!(
+        out.contains("IN1-3.1") && out.contains("103"),
+        "{out}\n{err}"
+    );
+    assert!(out.contains("RF1-7") && out.contains("UTC offset"), "{out}");
+}
+
+#[test]
+fn run_reports_parse_warnings_and_warnings_apart() {
+    let dir = copy_workspace("discharge-home-health");
+    std::fs::write(
+        dir.path().join("scenarios/x-bad-escape.toml"),
+        "name = \"bad escape\"\nkind = \"edge\"\nhandoff = \"discharge\"\ninput = \"../messages/mdm-t02-discharge-summary.hl7\"\n[[mutate]]\nset_raw = \"OBX-5\"\nvalue = \"dose \\\\T\"\n[[mutate]]\nset = \"TXA-18\"\nvalue = \"X\"\n[expect]\nack = \"AA\"\n",
+    )
+    .unwrap();
+    let o = baton(&[
+        "run",
+        dir.path().to_str().unwrap(),
+        "--scenario",
+        "x-bad-escape",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    assert!(out.contains("warnings 1"), "{out}");
+    assert!(out.contains("escape"), "the inspect warning: {out}");
+    assert!(out.contains("warning 103 by mapping"), "{out}");
+}
