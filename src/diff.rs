@@ -151,15 +151,45 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 .as_ref()
                 .map(|m| m.get(&at).unwrap_or("").to_string())
                 .map(|v| if v.is_empty() { None } else { Some(v) });
-            let detail = match &f.outcome {
+            let mut detail = match &f.outcome {
                 Outcome::Accepted => String::new(),
                 Outcome::Transformed { rules, .. } => rules.join(", "),
-                Outcome::Rejected { code, reason, .. } => format!("{code}: {reason}"),
+                Outcome::Rejected {
+                    code,
+                    reason,
+                    rules,
+                    ..
+                } => {
+                    if rules.is_empty() {
+                        format!("{code}: {reason}")
+                    } else {
+                        format!("{code}: {reason} [{}]", rules.join(", "))
+                    }
+                }
                 Outcome::Dropped { rule, reason } => match rule {
                     Some(r) => format!("{r}: {reason}"),
                     None => reason.clone(),
                 },
             };
+            // Warnings ride on a row that is not rejected.
+            if f.outcome.kind() != crate::scenario::OutcomeKind::Rejected {
+                for w in f
+                    .findings
+                    .iter()
+                    .filter(|w| w.severity != crate::finding::Severity::Error)
+                {
+                    if !detail.is_empty() {
+                        detail.push_str("; ");
+                    }
+                    detail.push_str(&format!(
+                        "{} {} ({}): {}",
+                        w.severity.as_str(),
+                        w.code,
+                        w.side.as_str(),
+                        w.reason
+                    ));
+                }
+            }
             let src = f.source.as_deref();
             let map = f.mapped.as_deref();
             DiffRow {

@@ -441,3 +441,43 @@ fn a_nist_receiver_profile_shows_its_conformance_findings_and_statement_gaps() {
     h.run_steps(3);
     h.get_by_label_contains("Disposition recorded for MSH: NoACKType");
 }
+
+#[test]
+fn the_fields_tab_shows_warnings_on_accepted_rows_and_rules_on_rejected_ones() {
+    let mut h = open("test-scenarios/discharge-home-health");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.get_by_label_contains("16 met · 0 unmet · 0 not run");
+
+    // A code passed through with a warning: accepted, the warning on its row.
+    h.get_by_label("Unknown confidentiality level passes with a warning")
+        .click();
+    h.run_steps(2);
+    type_into(&mut h, "Search", "TXA-18");
+    h.run_steps(1);
+    assert_eq!(h.state().visible_rows().len(), 1);
+    h.get_by_label_contains("warning 103 (mapping): `X` has no translation");
+    h.get_by_label_contains("1 with warnings");
+    h.get_by_label("Clear").click();
+    h.run_steps(2);
+
+    // A rejection cites the translate rule that found no code.
+    h.get_by_label("An operative report has no home-health document kind")
+        .click();
+    h.run_steps(2);
+    type_into(&mut h, "Search", "TXA-2");
+    h.run_steps(1);
+    h.get_by_label_contains("[DIS-DOCTYPE]");
+    h.get_by_label("Clear").click();
+    h.run_steps(2);
+
+    // Repetitions treated differently have a row each.
+    h.get_by_label("The MRN is the second identifier").click();
+    h.run_steps(2);
+    type_into(&mut h, "Search", "PID-3");
+    h.run_steps(1);
+    assert_eq!(h.state().visible_rows().len(), 2);
+    h.get_by_label("PID-3[1]");
+    h.get_by_label_contains("DIS-MRN: HomeCare Connect stores one medical record number");
+}
