@@ -211,7 +211,7 @@ pub(crate) fn account(
     for sf in &source_fields {
         let k = field_key(&sf.path);
         let read = effects_of(k, &by_source);
-        let fate = fate_of(&view, sf, mapped, &read);
+        let fate = fate_of(&view, sf, mapped, &read, &by_target);
         if let Some(d) = &fate.dest {
             claimed.insert(field_key(d));
         }
@@ -347,6 +347,7 @@ fn fate_of(
     sf: &crate::hl7::FieldRef,
     mapped: &mapping::Mapped,
     read: &[usize],
+    by_target: &FxHashMap<FieldKey, SmallVec<[usize; 2]>>,
 ) -> Fate {
     let target = &mapped.message;
     let n = sf.path.field_number;
@@ -379,6 +380,26 @@ fn fate_of(
                 mapped: Some(v),
             };
         }
+    }
+    // A segment a rule created at the same place (explicit mode, a set into
+    // a segment the rules rebuilt): the value there is this field's fate.
+    // Not when another source field's value was carried there.
+    let k = field_key(&sf.path);
+    let carried_from_elsewhere = by_target.get(&k).is_some_and(|list| {
+        list.iter().any(|&i| {
+            let e = &mapped.effects[i];
+            !e.sources.is_empty() && !e.sources.iter().any(|s| s.same_field(&sf.path))
+        })
+    });
+    if !carried_from_elsewhere
+        && let Some(&ti) = view.target_places.0.get(&(k.0, k.1))
+        && view.origin.get(ti).is_some_and(Option::is_none)
+        && let Some(v) = view.target_places.field(target, k)
+    {
+        return Fate {
+            dest: Some(sf.path.clone()),
+            mapped: Some(v),
+        };
     }
     Fate {
         dest: None,

@@ -610,11 +610,14 @@ pub fn analyse(
 
 /// Where a code stands in a field: component 1 of a coded type.
 fn code_path(path: &Path, facts: &FieldFacts) -> Path {
+    // OBX-5 with a value set is coded (OBX-2 = CE/CWE): the code is its first component.
+    let coded_observation = path.segment == "OBX" && path.field_number == 5;
     if path.component_number.is_none()
-        && matches!(
-            facts.data_type.as_deref(),
-            Some("CE" | "CWE" | "CNE" | "CF")
-        )
+        && (coded_observation
+            || matches!(
+                facts.data_type.as_deref(),
+                Some("CE" | "CWE" | "CNE" | "CF")
+            ))
     {
         Path {
             component_number: Some(1),

@@ -336,3 +336,52 @@ split_at = "last"
     assert_eq!(mapped(&r, "PID-6"), "Mary Ann^Smith");
     assert_eq!(row(&r, "PID-5").outcome.kind(), OutcomeKind::Transformed);
 }
+
+#[test]
+fn whole_segments_are_carried_in_explicit_mode() {
+    let rules = r#"
+mode = "explicit"
+
+[[rule]]
+id = "PID"
+action = "copy_segment"
+segment = "PID"
+
+[[rule]]
+id = "ALLERGIES"
+action = "copy_segment"
+segment = "AL1"
+when = { path = "AL1-2", not_equals = "FA" }
+
+[[rule]]
+id = "CLASS"
+action = "set"
+to = "PV1-2"
+value = "I"
+"#;
+    let msg = format!(
+        "{MSH}PID|1||1^^^H^MR||Doe^Jo\rPV1|1|O|4W\rAL1|1|DA|PCN^Penicillin\rAL1|2|FA|PNT^Peanut\rAL1|3|DA|SUL^Sulfa\r"
+    );
+    let r = replay(rules, &msg);
+    let names: Vec<String> = r
+        .mapped
+        .as_ref()
+        .unwrap()
+        .segments
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["MSH", "PID", "PV1", "AL1", "AL1"]);
+    assert_eq!(mapped(&r, "AL1[2]-3"), "SUL^Sulfa");
+    let f = row(&r, "AL1-3");
+    assert_eq!(f.outcome.kind(), OutcomeKind::Accepted);
+    assert!(f.effects.iter().any(|e| &*e.rule == "ALLERGIES"));
+    // The food allergy no rule carries, and PV1-3, are dropped; AL1[3] arrived as AL1[2].
+    assert_eq!(row(&r, "AL1[2]-3").outcome.kind(), OutcomeKind::Dropped);
+    assert_eq!(row(&r, "PV1-3").outcome.kind(), OutcomeKind::Dropped);
+    match &row(&r, "AL1[3]-3").outcome {
+        Outcome::Transformed { target, .. } => assert_eq!(target.to_string(), "AL1[2]-3"),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(row(&r, "PV1-2").outcome.kind(), OutcomeKind::Transformed);
+}

@@ -47,6 +47,8 @@ struct State<'a> {
     applied: FxHashSet<(Arc<str>, usize)>,
     /// Where each segment stands in the message structure (first place).
     places: FxHashMap<SegName, usize>,
+    /// Segments created, by (segment, anchor segment, anchor occurrence).
+    created: FxHashMap<(SegName, SegName, usize), usize>,
 }
 
 impl State<'_> {
@@ -122,11 +124,21 @@ impl State<'_> {
         if let Some(i) = self.target_position(path.segment, k) {
             return Some(i);
         }
+        // A segment already created for this anchor occurrence takes the
+        // later writes too (its occurrence number may differ from k).
+        let key = (path.segment, anchor.0, anchor.1);
+        if let Some(&id) = self.created.get(&key)
+            && let Some(i) = self.index().1.get(&id).copied()
+        {
+            return Some(i);
+        }
         if !create {
             return None;
         }
         let at = self.placement(path.segment, rule.after, anchor);
-        Some(self.insert_segment(at, path.segment))
+        let i = self.insert_segment(at, path.segment);
+        self.created.insert(key, self.ids[i]);
+        Some(i)
     }
 
     /// Where a new segment named `name` goes.
@@ -226,10 +238,15 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         findings: Vec::new(),
         applied: FxHashSet::default(),
         places,
+        created: FxHashMap::default(),
     };
     for rule in &rules.rules {
         if rule.action == Action::DropSegment {
             drop_segments(&mut st, rule);
+            continue;
+        }
+        if rule.action == Action::CopySegment {
+            copy_segments(&mut st, rule);
             continue;
         }
         let Some(anchor_path) = rule.from.first().or(rule.to.first()) else {
@@ -386,6 +403,72 @@ fn drop_segments(st: &mut State, rule: &Rule) {
                 },
                 None,
             );
+        }
+    }
+}
+
+/// Copies every populated field of each source occurrence of a segment
+/// into the mapped message's same occurrence, creating it where missing.
+fn copy_segments(st: &mut State, rule: &Rule) {
+    let Some(name) = rule.segment else {
+        return;
+    };
+    let positions: Vec<usize> = st.source_index.get(&name).cloned().unwrap_or_default();
+    let sd = st.source.delimiters;
+    let td = st.target.delimiters;
+    for (k0, si) in positions.into_iter().enumerate() {
+        let k = k0 + 1;
+        if let Some(w) = &rule.when {
+            let applied = &st.applied;
+            let holds = w.eval(&Scope {
+                source: st.source,
+                mapped: &st.target,
+                segment: &name,
+                occurrence: k,
+                source_index: Some(si),
+                applied: &|r: &str| applied.contains(&(Arc::from(r), k)),
+            });
+            if !holds {
+                continue;
+            }
+        }
+        let fields: Vec<(usize, String)> = st.source.segments[si]
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| !(f.raw.is_empty() || (name == "MSH" && *i < 2)))
+            .map(|(i, f)| (i + 1, f.raw.to_string()))
+            .collect();
+        let mut changed = false;
+        for (n, raw) in fields {
+            let p = Path::field_of(name, k, n);
+            let new = if sd == td {
+                raw.clone()
+            } else {
+                hl7::escape(&hl7::unescape(&raw, &sd), &td)
+            };
+            let Some(at) = st.segment_for(&p, rule, (name, k), true) else {
+                continue;
+            };
+            let old = st.target.get_in(at, &p).to_string();
+            st.target.set_in(at, &p, &new);
+            let id = st.ids[at];
+            changed |= old != new;
+            st.effect(
+                Effect {
+                    rule: rule.id.clone(),
+                    action: Action::CopySegment,
+                    sources: vec![p.clone()],
+                    target: p,
+                    from: raw,
+                    to: new,
+                    reason: None,
+                },
+                Some(id),
+            );
+        }
+        if changed {
+            st.applied.insert((rule.id.clone(), k));
         }
     }
 }
@@ -684,7 +767,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
                 None,
             );
         }
-        Action::DropSegment => {}
+        Action::DropSegment | Action::CopySegment => {}
     }
 }
 

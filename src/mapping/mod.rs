@@ -52,6 +52,9 @@ pub enum Action {
     Transform,
     /// Remove whole segments (every populated field accounted as dropped).
     DropSegment,
+    /// Carry whole segments: every populated field of each source
+    /// occurrence, written into the mapped message (created where missing).
+    CopySegment,
 }
 
 impl Action {
@@ -69,6 +72,7 @@ impl Action {
             Action::Keep => "keep",
             Action::Transform => "transform",
             Action::DropSegment => "drop_segment",
+            Action::CopySegment => "copy_segment",
         }
     }
 
@@ -107,6 +111,7 @@ impl Action {
             Action::Keep => &["from", "reason", "where", "pick"],
             Action::Transform => &["from", "to", "steps", "where", "pick", "after"],
             Action::DropSegment => &["segment", "reason"],
+            Action::CopySegment => &["segment", "after"],
         }
     }
 }
@@ -684,6 +689,9 @@ fn validate(
                 "a `reason` (say why the value is dropped)",
             )?;
         }
+        Action::CopySegment => {
+            need(r.segment.is_some(), "a `segment`")?;
+        }
         Action::DropSegment => {
             need(r.segment.is_some(), "a `segment`")?;
             need(
@@ -806,7 +814,9 @@ fn validate(
         .transpose()
         .map_err(&fail)?;
     if segment.is_some_and(|s| s == "MSH") {
-        return Err(fail("MSH cannot be dropped".into()));
+        return Err(fail(
+            "MSH is always carried (explicit mode starts from it) and cannot be dropped".into(),
+        ));
     }
     if let Some(w) = &r.when {
         let mut asked = Vec::new();
