@@ -11,7 +11,7 @@ use crate::profile::{FieldSpec, Profile, Unlisted, Usage};
 use crate::table::Tables;
 
 /// One side's view of a field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FieldFacts {
     pub usage: String,
     pub max_repetitions: Option<usize>,
@@ -20,7 +20,7 @@ pub struct FieldFacts {
     pub table: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Gap {
     /// What kind of gap, in a few words.
     pub kind: String,
@@ -29,7 +29,7 @@ pub struct Gap {
     pub severity: Severity,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GapRow {
     /// `PID-15` or `PID-3.1`; a bare segment id for a segment-level row.
     pub path: String,

@@ -33,6 +33,7 @@ pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod session;
+pub mod signers;
 pub mod table;
 pub mod validate;
 pub mod workspace;

@@ -38,6 +38,10 @@ pub enum SessionError {
     BadKey { path: PathBuf, reason: String },
     #[error("no random bytes for a new key: {0}")]
     Random(String),
+    #[error("signing refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Signers(#[from] Box<crate::signers::SignersError>),
 }
 
 /// Who did something, and for which side.
@@ -394,7 +398,13 @@ pub fn signing_key(name: &str) -> Result<SigningKey, SessionError> {
     let path = config_dir()
         .join("keys")
         .join(format!("{}.ed25519", slug(name)));
-    if let Ok(text) = std::fs::read_to_string(&path) {
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).map_err(|e| SessionError::BadKey {
+            path: path.clone(),
+            reason: format!(
+                "it cannot be read ({e}); fix its permissions, or sign as someone else"
+            ),
+        })?;
         let bytes = from_hex(text.trim()).ok_or_else(|| SessionError::BadKey {
             path: path.clone(),
             reason: "not 64 hex digits".into(),
@@ -448,7 +458,22 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Signs a decision over the current content and records it.
+/// The path of a person's key file.
+pub fn key_path(name: &str) -> PathBuf {
+    config_dir()
+        .join("keys")
+        .join(format!("{}.ed25519", slug(name)))
+}
+
+/// The public key (hex) a person would sign with, creating the key if needed.
+pub fn public_key_of(name: &str) -> Result<String, SessionError> {
+    Ok(hex(signing_key(name)?.verifying_key().as_bytes()))
+}
+
+/// Signs a decision over the current content and records it. The signer's
+/// key must be registered for their side in the workspace's `signers.toml`
+/// (and not revoked); with `register_first_use`, a person with no key
+/// registered for that side registers this one (trust on first use).
 pub fn sign(
     ws: &Workspace,
     session: &str,
@@ -456,8 +481,59 @@ pub fn sign(
     decision: Decision,
     comment: &str,
     results: &[ScenarioResult],
+    register_first_use: bool,
 ) -> Result<Record, SessionError> {
     let key = signing_key(&by.name)?;
+    let public = hex(key.verifying_key().as_bytes());
+    let register = crate::signers::Signers::path(&ws.root);
+    let mut signers = crate::signers::Signers::read(&register)
+        .map_err(|e| Box::new(crate::signers::SignersError::Load(e)))?;
+    let fp = crate::signers::fingerprint(&public);
+    match signers.trust(&by.name, by.side, &public) {
+        crate::signers::KeyTrust::Registered(_) => {}
+        crate::signers::KeyTrust::Revoked => {
+            return Err(SessionError::Refused(format!(
+                "{}'s key {fp} was revoked in {}; a revoked key signs nothing",
+                by.name,
+                register.display()
+            )));
+        }
+        crate::signers::KeyTrust::Unregistered if signers.is_revoked(&public) => {
+            return Err(SessionError::Refused(format!(
+                "key {fp} was revoked in {}; a revoked key signs nothing",
+                register.display()
+            )));
+        }
+        crate::signers::KeyTrust::Unregistered => {
+            if signers.has_active(&by.name, by.side) || !register_first_use {
+                return Err(SessionError::Refused(format!(
+                    "{}'s key {fp} is not registered for the {} side in {}; {}",
+                    by.name,
+                    by.side.as_str(),
+                    register.display(),
+                    if signers.has_active(&by.name, by.side) {
+                        "another key is registered for this person: sign with it, or have it revoked and this one added (baton signers add)"
+                    } else {
+                        "register it on first use (--register-key, or the window's \"register my key\"), or have a registered signer add it (baton signers add)"
+                    }
+                )));
+            }
+            signers
+                .add(crate::signers::Signer {
+                    name: by.name.clone(),
+                    role: by.role.clone(),
+                    side: by.side,
+                    public_key: public.clone(),
+                    added: now_rfc3339(),
+                    added_by: by.name.clone(),
+                    trust: crate::signers::Trust::FirstUse,
+                    revoked: None,
+                    revoked_by: None,
+                })
+                .map_err(Box::new)?;
+            signers.save(&register).map_err(Box::new)?;
+        }
+    }
     let digest = content_digest(&ws.files, &summaries(results));
     let sig = key.sign(&signoff_message(&by, decision, comment, &digest));
     append(
@@ -468,14 +544,14 @@ pub fn sign(
             decision,
             comment: comment.to_string(),
             content_digest: digest,
-            public_key: hex(key.verifying_key().as_bytes()),
+            public_key: public,
             signature: hex(&sig.to_bytes()),
         },
     )
 }
 
 /// A sign-off's standing against the current content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignoffStatus {
     /// Signature good and over the current inputs and results.
@@ -484,9 +560,48 @@ pub enum SignoffStatus {
     Stale,
     /// The signature does not verify.
     Invalid,
+    /// The signature verifies, but the key is not registered for that
+    /// person and side, or was revoked: it proves nothing about who signed.
+    Untrusted,
 }
 
-pub fn signoff_status(record: &Record, current_digest: &str) -> Option<SignoffStatus> {
+impl SignoffStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignoffStatus::Valid => "valid",
+            SignoffStatus::Stale => "stale",
+            SignoffStatus::Invalid => "invalid",
+            SignoffStatus::Untrusted => "untrusted",
+        }
+    }
+}
+
+/// A sign-off's standing: its signature, its key against the register,
+/// and its content against the current one.
+pub fn signoff_status(
+    record: &Record,
+    current_digest: &str,
+    signers: &crate::signers::Signers,
+) -> Option<SignoffStatus> {
+    let status = signature_status(record, current_digest)?;
+    let Event::Signoff { by, public_key, .. } = &record.event else {
+        return None;
+    };
+    Some(match status {
+        SignoffStatus::Invalid => SignoffStatus::Invalid,
+        _ if !matches!(
+            signers.trust(&by.name, by.side, public_key),
+            crate::signers::KeyTrust::Registered(_)
+        ) =>
+        {
+            SignoffStatus::Untrusted
+        }
+        other => other,
+    })
+}
+
+/// The signature's standing alone (valid, stale or invalid), whoever's key it is.
+pub fn signature_status(record: &Record, current_digest: &str) -> Option<SignoffStatus> {
     let Event::Signoff {
         by,
         decision,
@@ -519,7 +634,7 @@ pub fn signoff_status(record: &Record, current_digest: &str) -> Option<SignoffSt
 }
 
 /// Go-live readiness: an approval from each side's lead over the current content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoLive {
     pub ready: bool,
     pub sender_approved_by: Option<String>,
@@ -527,14 +642,34 @@ pub struct GoLive {
     pub missing: Vec<String>,
 }
 
-pub fn go_live(session: &Session, current_digest: &str, all_met: bool) -> GoLive {
+pub fn go_live(
+    session: &Session,
+    current_digest: &str,
+    all_met: bool,
+    signers: &crate::signers::Signers,
+) -> GoLive {
+    let statuses: Vec<Option<SignoffStatus>> = session
+        .records
+        .iter()
+        .map(|r| signoff_status(r, current_digest, signers))
+        .collect();
+    go_live_from(&session.records, &statuses, all_met)
+}
+
+/// Go-live from records and their statuses (as a report's verifier
+/// recomputes them).
+pub fn go_live_from(
+    records: &[Record],
+    statuses: &[Option<SignoffStatus>],
+    all_met: bool,
+) -> GoLive {
     let approved = |side: Side| {
         // The latest valid decision of each signer on this side counts.
         let mut latest: Vec<(&str, Decision)> = Vec::new();
-        for r in &session.records {
+        for (r, st) in records.iter().zip(statuses) {
             if let Event::Signoff { by, decision, .. } = &r.event
                 && by.side == side
-                && signoff_status(r, current_digest) == Some(SignoffStatus::Valid)
+                && *st == Some(SignoffStatus::Valid)
             {
                 latest.retain(|(n, _)| *n != by.name);
                 latest.push((&by.name, *decision));

@@ -38,6 +38,10 @@ struct RawHeader {
     /// Fields masked in exports (default: report::DEFAULT_PHI).
     #[serde(default)]
     phi: Option<Vec<String>>,
+    /// Dates tied to the patient, reduced to the year in exports
+    /// (default: report::DEFAULT_PHI_DATES).
+    #[serde(default)]
+    phi_dates: Option<Vec<String>>,
 }
 
 fn default_scenarios() -> String {
@@ -114,6 +118,8 @@ pub struct Workspace {
     pub files: Vec<InputFile>,
     /// Fields masked in exported reports.
     pub phi: Vec<String>,
+    /// Patient dates reduced to the year in exported reports.
+    pub phi_dates: Vec<String>,
     /// The scenario folder, relative to the root.
     pub scenarios_dir: String,
 }
@@ -355,9 +361,16 @@ impl Workspace {
                 .map(|s| s.to_string())
                 .collect()
         });
+        let phi_dates = manifest.workspace.phi_dates.clone().unwrap_or_else(|| {
+            crate::report::DEFAULT_PHI_DATES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        });
         Ok(Workspace {
             scenarios_dir: manifest.workspace.scenarios.clone(),
             phi,
+            phi_dates,
             root,
             name: manifest.workspace.name,
             description: manifest.workspace.description,

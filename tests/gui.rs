@@ -209,7 +209,18 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
         h.run_steps(2);
         h.get_by_label("Approve").click();
         h.run_steps(3);
+        // Approve asks first, showing what will be signed; the first
+        // signature offers to register the key.
+        h.get_by_label_contains("Approve: you are about to sign");
+        h.get_by_label_contains("of 26 met");
+        h.get_by_label("Open gaps");
+        h.get_by_label_contains("Register my key").click();
+        h.run_steps(2);
+        h.get_by_label("Sign").click();
+        h.run_steps(3);
+        h.get_by_label_contains("Signed: Approve");
     }
+    h.get_by_label_contains("Registered signers (2)");
     h.get_by_label_contains("Ready for go-live");
     assert_eq!(
         h.query_all_by_label("valid").count(),
@@ -227,7 +238,9 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("READY FOR GO-LIVE"));
     assert!(!html.contains("Delgado"), "masked by default");
-    assert!(baton::report::verify(&out).is_ok());
+    let signers = baton::signers::Signers::read(&ws.join("signers.toml")).unwrap();
+    let v = baton::report::verify(&out, Some(&signers)).unwrap();
+    assert!(v.valid(), "{:?}", v.problems);
 
     // Waive the deliberate visit-number drop, from the field table.
     h.get_by_label("Fields").click();

@@ -127,6 +127,7 @@ fn signoffs_need_both_leads_and_go_stale_when_inputs_change() {
             "sender",
             "--decision",
             "approve",
+            "--register-key",
         ],
     );
     assert!(
@@ -146,6 +147,7 @@ fn signoffs_need_both_leads_and_go_stale_when_inputs_change() {
             "receiver",
             "--decision",
             "approve",
+            "--register-key",
         ],
     );
     assert!(
@@ -172,13 +174,14 @@ fn signoffs_need_both_leads_and_go_stale_when_inputs_change() {
     let results = replay::replay_all(&ws);
     let digest = session::content_digest(&ws.files, &session::summaries(&results));
     let s = session::load(&ws_path, "s").unwrap();
+    let signers = baton::signers::Signers::read(&ws_path.join("signers.toml")).unwrap();
     let statuses: Vec<_> = s
         .records
         .iter()
-        .filter_map(|r| session::signoff_status(r, &digest))
+        .filter_map(|r| session::signoff_status(r, &digest, &signers))
         .collect();
     assert_eq!(statuses, vec![SignoffStatus::Stale, SignoffStatus::Stale]);
-    assert!(!session::go_live(&s, &digest, true).ready);
+    assert!(!session::go_live(&s, &digest, true, &signers).ready);
 
     // A forged record does not verify.
     let mut forged = s.records[0].clone();
@@ -186,7 +189,7 @@ fn signoffs_need_both_leads_and_go_stale_when_inputs_change() {
         *decision = Decision::Reject;
     }
     assert_eq!(
-        session::signoff_status(&forged, &digest),
+        session::signoff_status(&forged, &digest, &signers),
         Some(SignoffStatus::Invalid)
     );
 }
@@ -209,6 +212,7 @@ fn report_is_signed_masked_and_tamper_evident() {
             "sender",
             "--decision",
             "approve",
+            "--register-key",
         ],
     );
     let disp = baton(
@@ -270,6 +274,8 @@ fn report_is_signed_masked_and_tamper_evident() {
             "g",
             "--out",
             out_path.to_str().unwrap(),
+            "--signer",
+            "Ana",
         ],
     );
     assert_eq!(
@@ -305,7 +311,10 @@ fn report_is_signed_masked_and_tamper_evident() {
         "self-contained"
     );
 
-    let ok = baton(&cfg, &["verify", out_path.to_str().unwrap()]);
+    let ok = baton(
+        &cfg,
+        &["verify", out_path.to_str().unwrap(), "--workspace", ws],
+    );
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -318,7 +327,10 @@ fn report_is_signed_masked_and_tamper_evident() {
     let i = bytes.len() / 2;
     bytes[i] ^= 0x01;
     std::fs::write(&out_path, &bytes).unwrap();
-    let bad = baton(&cfg, &["verify", out_path.to_str().unwrap()]);
+    let bad = baton(
+        &cfg,
+        &["verify", out_path.to_str().unwrap(), "--workspace", ws],
+    );
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("NOT VALID"));
 
@@ -361,6 +373,7 @@ fn editing_a_nist_constraints_file_makes_signoffs_stale() {
                 side,
                 "--decision",
                 "approve",
+                "--register-key",
             ],
         );
         assert!(out.status.success(), "{out:?}");
@@ -370,9 +383,10 @@ fn editing_a_nist_constraints_file_makes_signoffs_stale() {
         let digest =
             session::content_digest(&ws.files, &session::summaries(&replay::replay_all(&ws)));
         let s = session::load(ws_path, "s").unwrap();
+        let signers = baton::signers::Signers::read(&ws_path.join("signers.toml")).unwrap();
         s.records
             .iter()
-            .filter_map(|r| session::signoff_status(r, &digest))
+            .filter_map(|r| session::signoff_status(r, &digest, &signers))
             .collect::<Vec<_>>()
     };
     assert_eq!(

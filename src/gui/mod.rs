@@ -55,6 +55,8 @@ pub enum Command {
     AddComment,
     AddWaiver,
     /// Sign: approve (true) or reject (false).
+    /// Show what an approval (true) or rejection would sign, and ask.
+    ConfirmSign(bool),
     Sign(bool),
     /// Record the selected gap's disposition: rule, waiver or n/a.
     Dispose(String),
@@ -222,7 +224,9 @@ impl App {
     /// The text as shown: masked when the screen mask is on.
     pub fn shown(&self, text: &str) -> String {
         match (&self.masker, self.mask_screen) {
-            (Some(m), true) => m.apply(text),
+            // A message is masked where its patient fields stand; other text
+            // by the values learned from them.
+            (Some(m), true) => m.mask_message_text(text),
             _ => text.to_string(),
         }
     }
@@ -237,7 +241,12 @@ impl App {
         match self.all_results() {
             Some(all) => {
                 let d = crate::session::content_digest(&ws.files, &crate::session::summaries(&all));
-                self.masker = Some(crate::report::Masker::for_results(&all, &ws.phi, &d));
+                self.masker = Some(crate::report::Masker::for_results(
+                    &all,
+                    &ws.phi,
+                    &ws.phi_dates,
+                    &d,
+                ));
                 self.current_digest = Some(d);
             }
             None => self.current_digest = None,
@@ -268,7 +277,68 @@ impl App {
         }
     }
 
+    /// What a sign-off would sign now, for the confirmation.
+    fn pending_signoff(&mut self, approve: bool) -> signoff::Pending {
+        let results: Vec<&ScenarioResult> = self.results.iter().flatten().map(|r| &**r).collect();
+        let met = results
+            .iter()
+            .filter(|r| r.verdict == crate::Verdict::Met)
+            .count();
+        let total = self.results.len();
+        let open_gaps = self
+            .workspace
+            .as_ref()
+            .map(|ws| {
+                ws.handoffs
+                    .iter()
+                    .map(|h| {
+                        crate::gap::analyse(&h.sender, &h.receiver, Some(&h.rules), &ws.tables)
+                            .iter()
+                            .filter(|g| g.status == "open")
+                            .count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        let waivers = self
+            .session
+            .loaded
+            .as_ref()
+            .map(|l| {
+                l.records
+                    .iter()
+                    .filter(|r| matches!(r.event, crate::session::Event::Waiver { .. }))
+                    .count()
+            })
+            .unwrap_or(0);
+        let key =
+            crate::session::public_key_of(self.session.person.trim()).map_err(|e| e.to_string());
+        signoff::Pending {
+            approve,
+            digest: self.current_digest.clone(),
+            met,
+            total,
+            open_gaps,
+            waivers,
+            key,
+        }
+    }
+
+    fn reload_signers(&mut self) {
+        let Some(ws) = &self.workspace else { return };
+        let path = crate::signers::Signers::path(&ws.root);
+        self.session.signers_stamp = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        match crate::signers::Signers::read(&path) {
+            Ok(s) => self.session.signers = s,
+            Err(e) => {
+                self.session.signers = Default::default();
+                self.session.message = Some(format!("The register of signers cannot be read: {e}"));
+            }
+        }
+    }
+
     fn reload_session(&mut self) {
+        self.reload_signers();
         let Some(ws) = &self.workspace else { return };
         self.session.names = crate::session::list(&ws.root);
         if crate::session::check_name(&self.session.name).is_err() {
@@ -293,6 +363,13 @@ impl App {
             return;
         }
         self.session.last_poll = Some(std::time::Instant::now());
+        let stamp = std::fs::metadata(crate::signers::Signers::path(&ws.root))
+            .and_then(|m| m.modified())
+            .ok();
+        if stamp != self.session.signers_stamp {
+            self.reload_signers();
+        }
+        let Some(ws) = &self.workspace else { return };
         // Sessions the other team starts show up too.
         self.session.names = crate::session::list(&ws.root);
         if crate::session::check_name(&self.session.name).is_ok()
@@ -757,6 +834,11 @@ impl App {
                         self.reload_session();
                     }
                 }
+                Command::ConfirmSign(approve) => {
+                    let pending = self.pending_signoff(approve);
+                    self.session.register_key = false;
+                    self.session.pending = Some(pending);
+                }
                 Command::Sign(approve) => {
                     if let (Some(all), Some(ws)) =
                         (self.ensure_all_results(), self.workspace.clone())
@@ -775,6 +857,7 @@ impl App {
                                 decision,
                                 &comment,
                                 &all,
+                                self.session.register_key,
                             ) {
                                 Ok(_) => {
                                     self.session.comment.clear();
@@ -801,7 +884,7 @@ impl App {
                                 &all,
                                 &s,
                                 self.session.mask_export,
-                                &ws.phi,
+                                &self.session.signers,
                             );
                             let signer = if self.session.person.trim().is_empty() {
                                 "baton-report".to_string()

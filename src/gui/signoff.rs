@@ -29,10 +29,35 @@ pub struct SessionState {
     /// Signature checks of the loaded records against the current digest,
     /// made once per (session, folder fingerprint, digest, all met), not every frame.
     checked: Option<Checked>,
+    /// The workspace's register of signers (`signers.toml`), re-read with the session.
+    pub signers: crate::signers::Signers,
+    pub signers_stamp: Option<std::time::SystemTime>,
+    /// An approval or rejection waiting for the user to confirm what it signs.
+    pub pending: Option<Pending>,
+    /// Register my key on first use (offered when I have none for my side).
+    pub register_key: bool,
+}
+
+/// What a sign-off will sign, shown before it is made.
+pub struct Pending {
+    pub approve: bool,
+    pub digest: Option<String>,
+    pub met: usize,
+    pub total: usize,
+    pub open_gaps: usize,
+    pub waivers: usize,
+    /// My public key (hex), or why it cannot be used.
+    pub key: Result<String, String>,
 }
 
 struct Checked {
-    key: (String, (usize, Option<std::time::SystemTime>), String, bool),
+    key: (
+        String,
+        (usize, Option<std::time::SystemTime>),
+        String,
+        bool,
+        Option<std::time::SystemTime>,
+    ),
     /// Per record, in order.
     statuses: Vec<Option<SignoffStatus>>,
     go_live: session::GoLive,
@@ -55,6 +80,10 @@ impl Default for SessionState {
             message: None,
             names: Vec::new(),
             checked: None,
+            signers: Default::default(),
+            signers_stamp: None,
+            pending: None,
+            register_key: false,
         }
     }
 }
@@ -133,11 +162,11 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 app.commands.push(Command::AddWaiver);
             }
             ui.separator();
-            if ui.add_enabled(ready, egui::Button::new("Approve")).on_hover_text("Sign an approval of the current inputs and results").clicked() {
-                app.commands.push(Command::Sign(true));
+            if ui.add_enabled(ready, egui::Button::new("Approve")).on_hover_text("Review what will be signed, then sign an approval of the current inputs and results").on_disabled_hover_text("Give your name and a session name first").clicked() {
+                app.commands.push(Command::ConfirmSign(true));
             }
-            if ui.add_enabled(ready, egui::Button::new("Reject")).clicked() {
-                app.commands.push(Command::Sign(false));
+            if ui.add_enabled(ready, egui::Button::new("Reject")).on_hover_text("Review what will be signed, then sign a rejection").on_disabled_hover_text("Give your name and a session name first").clicked() {
+                app.commands.push(Command::ConfirmSign(false));
             }
             ui.separator();
             ui.checkbox(&mut s.mask_export, "Mask patient data in the export");
@@ -145,8 +174,101 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 app.commands.push(Command::ExportReport);
             }
         });
+        if let Some(p) = &s.pending {
+            let mut confirm = false;
+            let mut cancel = false;
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.strong(if p.approve { "Approve: you are about to sign" } else { "Reject: you are about to sign" });
+                egui::Grid::new("will-sign").num_columns(2).show(ui, |ui| {
+                    ui.label("Signer");
+                    ui.label(format!("{} ({}, {} side)", s.person.trim(), s.role.trim(), s.side.as_str()));
+                    ui.end_row();
+                    ui.label("Inputs and results digest");
+                    ui.label(RichText::new(p.digest.as_deref().unwrap_or("(every scenario is replayed first)")).monospace());
+                    ui.end_row();
+                    ui.label("Scenario verdicts");
+                    ui.label(format!("{} of {} met", p.met, p.total));
+                    ui.end_row();
+                    ui.label("Open gaps");
+                    ui.label(p.open_gaps.to_string());
+                    ui.end_row();
+                    ui.label("Waivers");
+                    ui.label(p.waivers.to_string());
+                    ui.end_row();
+                    ui.label("Your key");
+                    match &p.key {
+                        Ok(k) => {
+                            let fp = crate::signers::fingerprint(k);
+                            let t = s.signers.trust(s.person.trim(), s.side, k);
+                            ui.label(format!("{fp} ({})", crate::report::trust_text(t)));
+                        }
+                        Err(e) => {
+                            ui.colored_label(style::RED, e);
+                        }
+                    }
+                    ui.end_row();
+                });
+                let key_ok = match &p.key {
+                    Ok(k) => match s.signers.trust(s.person.trim(), s.side, k) {
+                        crate::signers::KeyTrust::Registered(_) => true,
+                        crate::signers::KeyTrust::Revoked => {
+                            ui.colored_label(style::RED, "This key was revoked: it can sign nothing.");
+                            false
+                        }
+                        crate::signers::KeyTrust::Unregistered if s.signers.is_revoked(k) => {
+                            ui.colored_label(style::RED, "This key was revoked: it can sign nothing.");
+                            false
+                        }
+                        crate::signers::KeyTrust::Unregistered => {
+                            if s.signers.has_active(s.person.trim(), s.side) {
+                                ui.colored_label(style::RED, "Another key is registered for you on this side: sign with it, or have it revoked and this one added.");
+                                false
+                            } else {
+                                ui.checkbox(&mut s.register_key, "Register my key (trust on first use; recorded as such in signers.toml)");
+                                s.register_key
+                            }
+                        }
+                    },
+                    Err(_) => false,
+                };
+                ui.horizontal(|ui| {
+                    if ui
+                        .add_enabled(key_ok, egui::Button::new("Sign"))
+                        .on_disabled_hover_text("Your key must be registered for your side (or registered now, on first use)")
+                        .clicked()
+                    {
+                        confirm = true;
+                    }
+                    if ui.button("Cancel").clicked() {
+                        cancel = true;
+                    }
+                });
+            });
+            if confirm {
+                let approve = p.approve;
+                s.pending = None;
+                app.commands.push(Command::Sign(approve));
+            } else if cancel {
+                s.pending = None;
+            }
+        }
         if let Some(m) = &s.message {
             ui.label(RichText::new(m).strong());
+        }
+        ui.separator();
+        ui.strong(format!("Registered signers ({})", s.signers.signer.len()));
+        if s.signers.signer.is_empty() {
+            ui.label(RichText::new("No one yet: the first signature of each lead registers their key (trust on first use), or use `baton signers add`.").weak());
+        }
+        for x in &s.signers.signer {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("{} ({}, {} side)", x.name, x.role, x.side.as_str()));
+                ui.label(RichText::new(x.fingerprint()).monospace());
+                ui.label(RichText::new(format!("{}, added {} by {}", x.trust.as_str(), x.added, x.added_by)).weak());
+                if let Some(at) = &x.revoked {
+                    ui.colored_label(style::RED, format!("revoked {at}"));
+                }
+            });
         }
         ui.separator();
         let Some(loaded) = &s.loaded else {
@@ -156,12 +278,12 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         let digest = app.current_digest.clone();
         if let Some(d) = &digest {
             let all_met = app.results.iter().all(|r| r.as_ref().is_some_and(|r| r.verdict == crate::Verdict::Met));
-            let key = (loaded.name.clone(), s.fingerprint, d.clone(), all_met);
+            let key = (loaded.name.clone(), s.fingerprint, d.clone(), all_met, s.signers_stamp);
             if s.checked.as_ref().is_none_or(|c| c.key != key) {
                 s.checked = Some(Checked {
                     key,
-                    statuses: loaded.records.iter().map(|r| session::signoff_status(r, d)).collect(),
-                    go_live: session::go_live(loaded, d, all_met),
+                    statuses: loaded.records.iter().map(|r| session::signoff_status(r, d, &s.signers)).collect(),
+                    go_live: session::go_live(loaded, d, all_met, &s.signers),
                 });
             }
         } else {
@@ -213,15 +335,17 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     Event::Disposition { by, handoff, path, disposition, note, owner } => {
                         ui.label(format!("gap {handoff} {path}: {disposition} by {} — {note} (owner {owner})", by.name));
                     }
-                    Event::Signoff { by, decision, comment, .. } => {
+                    Event::Signoff { by, decision, comment, public_key, .. } => {
                         let status = checked.and_then(|c| c.statuses.get(i).copied().flatten());
                         let (text, color) = match status {
                             Some(SignoffStatus::Valid) => ("valid", style::GREEN),
                             Some(SignoffStatus::Stale) => ("stale: inputs or results changed since", style::AMBER),
                             Some(SignoffStatus::Invalid) => ("INVALID signature", style::RED),
+                            Some(SignoffStatus::Untrusted) => ("UNTRUSTED: key not registered for this person and side, or revoked", style::RED),
                             None => ("not checked", style::GREY),
                         };
                         ui.label(format!("{:?} by {} ({}, {} side) {comment}", decision, by.name, by.role, by.side.as_str()));
+                        ui.label(RichText::new(format!("key {}", crate::signers::fingerprint(public_key))).monospace().weak());
                         ui.colored_label(color, text);
                     }
                 }

@@ -6,24 +6,23 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signer, Verifier, VerifyingKey};
-use serde::Serialize;
+use ed25519_dalek::Signer;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::finding::Finding;
-use crate::hl7::{self, Path as FieldPath};
+use crate::hl7::Path as FieldPath;
 use crate::replay::{ScenarioResult, Verdict};
 use crate::session::{self, Event, GoLive, Person, Session, SignoffStatus};
 use crate::workspace::{InputFile, Workspace, hex};
 
-/// Fields masked in exports unless the workspace says otherwise.
-pub const DEFAULT_PHI: &[&str] = &[
-    "PID-2", "PID-3", "PID-4", "PID-5", "PID-6", "PID-7", "PID-9", "PID-11", "PID-13", "PID-14",
-    "PID-18", "PID-19", "PID-20", "NK1-2", "NK1-4", "NK1-5", "NK1-6", "MRG-1", "MRG-7", "GT1-3",
-    "GT1-5", "GT1-6", "IN1-16", "IN1-19",
-];
+mod mask;
+mod verify;
 
-#[derive(Debug, Clone, Serialize)]
+pub use mask::{DEFAULT_PHI, DEFAULT_PHI_DATES, Masker};
+pub use verify::{Verification, verify};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportField {
     pub path: String,
     pub name: String,
@@ -33,7 +32,7 @@ pub struct ReportField {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportScenario {
     pub id: String,
     pub name: String,
@@ -41,6 +40,8 @@ pub struct ReportScenario {
     pub handoff: String,
     pub verdict: Verdict,
     pub ack_code: String,
+    /// The counts a sign-off's content digest covers.
+    pub counts: crate::replay::Counts,
     pub checks: Vec<(String, bool, String)>,
     pub fields: Vec<ReportField>,
     pub findings: Vec<Finding>,
@@ -49,17 +50,28 @@ pub struct ReportScenario {
     pub receipt: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportSignoff {
-    pub by: Person,
+    /// The session record, whole: a verifier recomputes the signature from it.
+    pub id: String,
     pub at: String,
+    pub by: Person,
     pub decision: String,
+    /// As signed (sign-off comments are not masked: the signature covers them).
     pub comment: String,
-    pub status: SignoffStatus,
+    /// The content (inputs and results) this sign-off signed.
+    pub content_digest: String,
     pub public_key: String,
+    pub signature: String,
+    /// Short SHA-256 fingerprint of the public key.
+    pub fingerprint: String,
+    /// The key against the workspace's register: registered, first use,
+    /// unregistered, revoked.
+    pub trust: String,
+    pub status: SignoffStatus,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportModel {
     pub title: String,
     pub workspace: String,
@@ -76,6 +88,8 @@ pub struct ReportModel {
     pub comments: Vec<(String, String, String, String)>,
     pub waivers: Vec<BTreeMap<String, String>>,
     pub signoffs: Vec<ReportSignoff>,
+    /// The register of signers the statuses were computed against.
+    pub signers: Vec<crate::signers::Signer>,
     /// Gap analysis per handoff, with the teams' dispositions.
     pub gaps: Vec<ReportGaps>,
     /// Live MLLP exchanges captured in the session.
@@ -83,7 +97,7 @@ pub struct ReportModel {
     pub go_live: GoLive,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportGaps {
     pub handoff: String,
     pub rows: Vec<crate::gap::GapRow>,
@@ -91,145 +105,25 @@ pub struct ReportGaps {
     pub dispositions: BTreeMap<String, (String, String, String)>,
 }
 
-/// Consistent pseudonyms for patient data: the same value always becomes
-/// the same `PSN-xxxxxxxx` within one report.
-pub struct Masker {
-    salt: String,
-    /// Original text → pseudonym, longest first when applied.
-    map: Vec<(String, String)>,
-}
-
-impl Masker {
-    fn pseudonym(&self, value: &str) -> String {
-        let d = Sha256::digest(format!("{}\0{value}", self.salt).as_bytes());
-        format!("PSN-{}", &hex(&d)[..8])
-    }
-
-    fn learn(&mut self, raw: &str, d: &hl7::Delimiters) {
-        let mut add = |v: &str| {
-            let v = v.trim();
-            // Short values (sex codes, set ids) are not identifying and would
-            // corrupt other text if replaced everywhere.
-            if v.chars().count() >= 3 && v != "\"\"" && !self.map.iter().any(|(o, _)| o == v) {
-                let p = self.pseudonym(v);
-                self.map.push((v.to_string(), p));
-            }
-        };
-        add(raw);
-        for rep in raw.split(d.repetition) {
-            add(rep);
-            for comp in rep.split(d.component) {
-                add(comp);
-                add(&hl7::unescape(comp, d));
-                for sub in comp.split(d.subcomponent) {
-                    add(sub);
-                }
-            }
-        }
-    }
-
-    /// A masker that knows every patient value at `phi` paths in `results`.
-    pub fn for_results<'a>(
-        results: impl IntoIterator<Item = &'a ScenarioResult>,
-        phi: &[String],
-        salt: &str,
-    ) -> Masker {
-        let phi_paths: Vec<FieldPath> = phi.iter().filter_map(|p| p.parse().ok()).collect();
-        let mut masker = Masker {
-            salt: salt.to_string(),
-            map: Vec::new(),
-        };
-        for r in results {
-            for m in [&r.replay.source, &r.replay.mapped].into_iter().flatten() {
-                for f in m.populated_fields() {
-                    if phi_paths.iter().any(|p| {
-                        p.segment == f.path.segment && p.field_number == f.path.field_number
-                    }) {
-                        masker.learn(f.raw, &m.delimiters);
-                    }
-                }
-            }
-        }
-        masker
-            .map
-            .sort_by_key(|(orig, _)| std::cmp::Reverse(orig.len()));
-        masker
-    }
-
-    /// Replaces every known patient value in `text` by its pseudonym.
-    pub fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (orig, p) in &self.map {
-            if out.contains(orig.as_str()) {
-                out = out.replace(orig.as_str(), p);
-            }
-        }
-        out
-    }
-}
-
-/// Builds the report model. `mask` replaces patient data by pseudonyms.
+/// Builds the report model. `mask` masks patient data by meaning (see
+/// [`Masker`]); sign-offs are checked against `signers`.
 pub fn build(
     ws: &Workspace,
     results: &[ScenarioResult],
     session: &Session,
     mask: bool,
-    phi: &[String],
+    signers: &crate::signers::Signers,
 ) -> ReportModel {
     let summaries = session::summaries(results);
     let digest = session::content_digest(&ws.files, &summaries);
     let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
-    let masker = if mask {
-        Masker::for_results(results, phi, &digest)
-    } else {
-        Masker {
-            salt: digest.clone(),
-            map: Vec::new(),
-        }
-    };
+    let masker = Masker::for_results(results, &ws.phi, &ws.phi_dates, &digest);
     let m = |s: &str| if mask { masker.apply(s) } else { s.to_string() };
     let scenarios = results
         .iter()
-        .map(|r| ReportScenario {
-            id: r.scenario.clone(),
-            name: r.name.clone(),
-            kind: r.kind.as_str().into(),
-            handoff: r.handoff.clone(),
-            verdict: r.verdict,
-            ack_code: r.replay.ack_code.clone(),
-            checks: r
-                .checks
-                .iter()
-                .map(|c| (c.expectation.clone(), c.met, m(&c.actual)))
-                .collect(),
-            fields: crate::diff::diff_scenario(r)
-                .into_iter()
-                .map(|d| ReportField {
-                    path: d.path.to_string(),
-                    name: d.name.clone(),
-                    source: m(d.source.as_deref().unwrap_or("")),
-                    mapped: m(d.mapped.as_deref().unwrap_or("")),
-                    outcome: d
-                        .outcome
-                        .map(|o| o.as_str().to_string())
-                        .unwrap_or_default(),
-                    detail: m(&d.detail),
-                })
-                .collect(),
-            findings: r
-                .replay
-                .findings
-                .iter()
-                .map(|f| Finding {
-                    reason: m(&f.reason),
-                    ..f.clone()
-                })
-                .collect(),
-            source: m(&r.replay.source_text.replace('\r', "\n")),
-            mapped: m(&r.replay.mapped_text.replace('\r', "\n")),
-            receipt: m(&r.replay.ack.replace('\r', "\n")),
-        })
+        .map(|r| scenario_of(r, mask, &masker))
         .collect();
+    let _ = &m;
     let mut comments = Vec::new();
     let mut waivers = Vec::new();
     let mut signoffs = Vec::new();
@@ -278,19 +172,34 @@ pub fn build(
                 by,
                 decision,
                 comment,
+                content_digest,
                 public_key,
-                ..
+                signature,
             } => signoffs.push(ReportSignoff {
-                by: by.clone(),
+                id: rec.id.clone(),
                 at: rec.at.clone(),
+                by: by.clone(),
                 decision: format!("{decision:?}").to_lowercase(),
-                comment: m(comment),
-                status: session::signoff_status(rec, &digest).unwrap_or(SignoffStatus::Invalid),
+                comment: comment.clone(),
+                content_digest: content_digest.clone(),
                 public_key: public_key.clone(),
+                signature: signature.clone(),
+                fingerprint: crate::signers::fingerprint(public_key),
+                trust: trust_text(signers.trust(&by.name, by.side, public_key)),
+                status: session::signoff_status(rec, &digest, signers)
+                    .unwrap_or(SignoffStatus::Invalid),
             }),
             Event::Exchange(x) => exchanges.push(crate::mllp::Exchange {
-                message: m(&x.message),
-                ack: m(&x.ack),
+                message: if mask {
+                    masker.mask_message_text(&x.message)
+                } else {
+                    x.message.clone()
+                },
+                ack: if mask {
+                    masker.mask_message_text(&x.ack)
+                } else {
+                    x.ack.clone()
+                },
                 ..x.clone()
             }),
             Event::Run { .. } | Event::Disposition { .. } => {}
@@ -374,7 +283,103 @@ pub fn build(
         comments,
         waivers,
         signoffs,
-        go_live: session::go_live(session, &digest, all_met),
+        signers: signers.signer.clone(),
+        go_live: session::go_live(session, &digest, all_met, signers),
+    }
+}
+
+/// A key's standing, in words.
+pub fn trust_text(t: crate::signers::KeyTrust) -> String {
+    match t {
+        crate::signers::KeyTrust::Registered(t) => t.as_str().to_string(),
+        crate::signers::KeyTrust::Unregistered => "unregistered".into(),
+        crate::signers::KeyTrust::Revoked => "revoked".into(),
+    }
+}
+
+/// One scenario in the report; patient data masked where it stands.
+fn scenario_of(r: &ScenarioResult, mask: bool, masker: &Masker) -> ReportScenario {
+    let m = |s: &str| if mask { masker.apply(s) } else { s.to_string() };
+    let d = r
+        .replay
+        .source
+        .as_ref()
+        .map(|x| x.delimiters)
+        .unwrap_or_default();
+    let field = |p: &FieldPath, v: Option<&str>| {
+        let v = v.unwrap_or("");
+        if mask {
+            masker.mask_field(p, v, &d)
+        } else {
+            v.to_string()
+        }
+    };
+    let message = |msg: Option<&crate::hl7::Message>, text: &str| match (mask, msg) {
+        (false, _) => text.replace('\r', "\n"),
+        (true, Some(msg)) => masker.mask_message(msg).encode_wire().replace('\r', "\n"),
+        (true, None) if text.is_empty() => String::new(),
+        (true, None) => format!(
+            "(input that could not be read as HL7, {} bytes: not shown while patient data is masked)",
+            text.len()
+        ),
+    };
+    ReportScenario {
+        id: r.scenario.clone(),
+        name: r.name.clone(),
+        kind: r.kind.as_str().into(),
+        handoff: r.handoff.clone(),
+        verdict: r.verdict,
+        ack_code: r.replay.ack_code.clone(),
+        counts: r.replay.counts,
+        checks: r
+            .checks
+            .iter()
+            .map(|c| (c.expectation.clone(), c.met, m(&c.actual)))
+            .collect(),
+        fields: crate::diff::diff_scenario(r)
+            .into_iter()
+            .map(|row| {
+                let phi = masker.is_phi(&row.path);
+                ReportField {
+                    path: row.path.to_string(),
+                    name: row.name.clone(),
+                    source: field(&row.path, row.source.as_deref()),
+                    mapped: field(
+                        row.target.as_ref().unwrap_or(&row.path),
+                        row.mapped.as_deref(),
+                    ),
+                    outcome: row
+                        .outcome
+                        .map(|o| o.as_str().to_string())
+                        .unwrap_or_default(),
+                    detail: if phi {
+                        m(&row.detail)
+                    } else {
+                        row.detail.clone()
+                    },
+                }
+            })
+            .collect(),
+        findings: r
+            .replay
+            .findings
+            .iter()
+            .map(|f| Finding {
+                reason: if masker.is_phi(&f.location) {
+                    m(&f.reason)
+                } else {
+                    f.reason.clone()
+                },
+                ..f.clone()
+            })
+            .collect(),
+        source: message(r.replay.source.as_ref(), &r.replay.source_text),
+        mapped: message(r.replay.mapped.as_ref(), &r.replay.mapped_text),
+        receipt: if mask {
+            masker.mask_message_text(&r.replay.ack).replace('\r', "\n")
+        } else {
+            r.replay.ack.replace('\r', "\n")
+        },
     }
 }
 
@@ -393,7 +398,7 @@ fn esc(s: &str) -> String {
     o
 }
 
-const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328}h1{font-size:1.6rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;font-size:12px}th{background:#f6f8fa}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}.b{display:inline-block;padding:0 6px;border-radius:4px;color:#fff;font-weight:600;font-size:11px}.accepted{color:#1a7f37}.transformed{background:#0969da}.rejected{background:#cf222e}.dropped{background:#9a6700}.met{background:#1a7f37}.unmet{background:#cf222e}.ready{background:#1a7f37}.notready{background:#cf222e}.valid{color:#1a7f37}.stale{color:#9a6700}.invalid{color:#cf222e}details{margin:.4rem 0}@media print{details{display:block}details>*{display:block}body{margin:0}h2{break-before:auto}table{page-break-inside:auto}tr{page-break-inside:avoid}}";
+const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem;color:#1f2328}h1{font-size:1.6rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;font-size:12px}th{background:#f6f8fa}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;word-break:break-all}.b{display:inline-block;padding:0 6px;border-radius:4px;color:#fff;font-weight:600;font-size:11px}.accepted{color:#1a7f37}.transformed{background:#0969da}.rejected{background:#cf222e}.dropped{background:#9a6700}.met{background:#1a7f37}.unmet{background:#cf222e}.ready{background:#1a7f37}.notready{background:#cf222e}.valid{color:#1a7f37}.stale{color:#9a6700}.invalid{color:#cf222e}.untrusted{color:#cf222e}details{margin:.4rem 0}@media print{details{display:block}details>*{display:block}body{margin:0}h2{break-before:auto}table{page-break-inside:auto}tr{page-break-inside:avoid}}";
 
 /// Renders the model as one self-contained HTML page, with the model
 /// embedded as JSON and its SHA-256 in a meta tag.
@@ -445,17 +450,38 @@ pub fn render_html(r: &ReportModel) -> String {
         }
         h.push_str("</table>\n");
     }
-    h.push_str("<h2>Sign-offs</h2>\n<table><tr><th>When</th><th>Who</th><th>Side</th><th>Decision</th><th>Status</th><th>Comment</th></tr>");
+    h.push_str("<h2>Sign-offs</h2>\n<table><tr><th>When</th><th>Who</th><th>Side</th><th>Decision</th><th>Key</th><th>Status</th><th>Comment</th></tr>");
     for s in &r.signoffs {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td class=\"{st}\">{st}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{} ({})</td><td>{}</td><td>{}</td><td><code>{}</code> ({})</td><td class=\"{st}\">{st}</td><td>{}</td></tr>",
             esc(&s.at),
             esc(&s.by.name),
             esc(&s.by.role),
             s.by.side.as_str(),
             esc(&s.decision),
+            esc(&s.fingerprint),
+            esc(&s.trust),
             esc(&s.comment),
-            st = format!("{:?}", s.status).to_lowercase()
+            st = s.status.as_str()
+        ));
+    }
+    h.push_str("</table>\n");
+    h.push_str("<h2>Registered signers</h2>\n<table><tr><th>Who</th><th>Side</th><th>Key</th><th>Added</th><th>Trust</th><th>Revoked</th></tr>");
+    for s in &r.signers {
+        h.push_str(&format!(
+            "<tr><td>{} ({})</td><td>{}</td><td><code>{}</code></td><td>{} by {}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.name),
+            esc(&s.role),
+            s.side.as_str(),
+            esc(&s.fingerprint()),
+            esc(&s.added),
+            esc(&s.added_by),
+            s.trust.as_str(),
+            esc(&s
+                .revoked
+                .as_ref()
+                .map(|at| format!("{at} by {}", s.revoked_by.as_deref().unwrap_or("")))
+                .unwrap_or_default())
         ));
     }
     h.push_str("</table>\n");
@@ -644,7 +670,7 @@ pub struct Written {
     pub public_key: PathBuf,
 }
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
@@ -672,48 +698,4 @@ pub fn write(model: &ReportModel, out: &Path, signer: &str) -> Result<Written, R
     session::write_atomic(&w.signature, &sig.to_bytes())?;
     session::write_atomic(&w.public_key, pem.as_bytes())?;
     Ok(w)
-}
-
-/// Checks a report: the detached signature over every byte of the HTML,
-/// and the embedded data against its recorded SHA-256.
-pub fn verify(html_path: &Path) -> Result<String, ReportError> {
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|source| ReportError::Read {
-            path: p.to_path_buf(),
-            source,
-        })
-    };
-    let html = read(html_path)?;
-    let sig = read(&sibling(html_path, ".sig"))?;
-    let pem = String::from_utf8(read(&sibling(html_path, ".pub.pem"))?)
-        .map_err(|_| ReportError::Invalid("the public key file is not text".into()))?;
-    use ed25519_dalek::pkcs8::DecodePublicKey;
-    let vk = VerifyingKey::from_public_key_pem(&pem)
-        .map_err(|e| ReportError::Invalid(format!("bad public key: {e}")))?;
-    let sig: [u8; 64] = sig
-        .try_into()
-        .map_err(|_| ReportError::Invalid("the signature file is not 64 bytes".into()))?;
-    vk.verify(&html, &ed25519_dalek::Signature::from_bytes(&sig))
-        .map_err(|_| ReportError::Invalid("signature does not match: the report was changed after signing, or signed by another key".into()))?;
-    let text = String::from_utf8(html)
-        .map_err(|_| ReportError::Invalid("the report is not UTF-8".into()))?;
-    let meta = text
-        .split("name=\"baton-data-sha256\" content=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .ok_or_else(|| ReportError::Invalid("no embedded data hash".into()))?;
-    let data = text
-        .split("<script type=\"application/json\" id=\"baton-data\">")
-        .nth(1)
-        .and_then(|r| r.split("</script>").next())
-        .ok_or_else(|| ReportError::Invalid("no embedded data".into()))?;
-    if hex(&Sha256::digest(data.as_bytes())) != meta {
-        return Err(ReportError::Invalid(
-            "the embedded data does not match its hash".into(),
-        ));
-    }
-    Ok(format!(
-        "signature valid; embedded data matches {meta}; signed by key {}",
-        hex(vk.as_bytes())
-    ))
 }

@@ -32,6 +32,8 @@ macro_rules! workspace_or_return {
     };
 }
 
+mod signoff;
+
 #[derive(Parser)]
 #[command(
     name = "baton",
@@ -113,6 +115,15 @@ pub enum Command {
         decision: DecisionArg,
         #[arg(long, default_value = "")]
         comment: String,
+        /// Register your key in the workspace's signers.toml if you have
+        /// none for your side yet (trust on first use, recorded as such).
+        #[arg(long)]
+        register_key: bool,
+    },
+    /// The register of people who may sign for each side (signers.toml).
+    Signers {
+        #[command(subcommand)]
+        action: signoff::SignersAction,
     },
     /// Add a comment on a scenario (or one of its fields) to a session.
     Comment {
@@ -284,8 +295,19 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Check a report's signature and embedded hashes. Exit 0: valid; 1: not.
-    Verify { report: PathBuf },
+    /// Verify a go-live report: its data, its visible text, every sign-off's
+    /// signature and key, the go-live verdict and the file's signature, against
+    /// the registered signers. Exit 0: verified against a register; 1: a check
+    /// failed, or no register was given (integrity only); 2: unreadable.
+    Verify {
+        report: PathBuf,
+        /// The workspace whose signers.toml is the trust anchor.
+        #[arg(long, conflicts_with = "signers")]
+        workspace: Option<PathBuf>,
+        /// A signers.toml kept apart from the report (the trust anchor).
+        #[arg(long)]
+        signers: Option<PathBuf>,
+    },
     /// Print the granular receipt (ACK) the receiver would send for a message.
     Ack {
         message: PathBuf,
@@ -350,10 +372,10 @@ impl NetArgs {
 pub struct Who {
     /// Your name, as recorded and signed.
     #[arg(long)]
-    name: String,
+    pub(crate) name: String,
     /// Your role (for example "Interface lead").
     #[arg(long, default_value = "")]
-    role: String,
+    pub(crate) role: String,
     #[arg(long, value_enum)]
     side: SideArg,
 }
@@ -382,7 +404,7 @@ pub enum DecisionArg {
 }
 
 impl Who {
-    fn person(&self) -> baton::session::Person {
+    pub(crate) fn person(&self) -> baton::session::Person {
         baton::session::Person {
             name: self.name.clone(),
             role: self.role.clone(),
@@ -452,7 +474,8 @@ pub fn run(command: Command) -> ExitCode {
             who,
             decision,
             comment,
-        } => cmd_sign(&workspace, &session, &who, decision, &comment),
+            register_key,
+        } => signoff::cmd_sign(&workspace, &session, &who, decision, &comment, register_key),
         Command::Comment {
             workspace,
             session,
@@ -499,8 +522,13 @@ pub fn run(command: Command) -> ExitCode {
             out,
             no_mask,
             signer,
-        } => cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
-        Command::Verify { report } => cmd_verify(&report),
+        } => signoff::cmd_report(&workspace, session.as_deref(), &out, !no_mask, &signer),
+        Command::Verify {
+            report,
+            workspace,
+            signers,
+        } => signoff::cmd_verify(&report, workspace.as_deref(), signers.as_deref()),
+        Command::Signers { action } => signoff::cmd_signers(action),
         Command::Send {
             workspace,
             to,
@@ -635,7 +663,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn load_workspace(path: &Path) -> Result<Workspace, u8> {
+pub(crate) fn load_workspace(path: &Path) -> Result<Workspace, u8> {
     Workspace::load(path).map_err(|errors| {
         eprintln!(
             "baton: the workspace {} could not be loaded:",
@@ -1107,43 +1135,6 @@ fn cmd_ack(message: &Path, workspace: &Path, handoff: Option<&str>, json: bool) 
     Ok(u8::from(r.ack_code != "AA"))
 }
 
-fn cmd_sign(
-    path: &Path,
-    session: &str,
-    who: &Who,
-    decision: DecisionArg,
-    comment: &str,
-) -> Result<u8> {
-    let ws = workspace_or_return!(path);
-    let results = replay::replay_all(&ws);
-    let decision = match decision {
-        DecisionArg::Approve => baton::session::Decision::Approve,
-        DecisionArg::Reject => baton::session::Decision::Reject,
-    };
-    let rec = baton::session::sign(&ws, session, who.person(), decision, comment, &results)?;
-    let s = baton::session::load(&ws.root, session)?;
-    let digest = baton::session::content_digest(&ws.files, &baton::session::summaries(&results));
-    let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
-    let g = baton::session::go_live(&s, &digest, all_met);
-    say!(
-        "signed {} as {} ({}): {:?}",
-        rec.id,
-        who.name,
-        who.person().side.as_str(),
-        decision
-    );
-    if g.ready {
-        say!(
-            "go-live: ready (sender: {}, receiver: {})",
-            g.sender_approved_by.unwrap_or_default(),
-            g.receiver_approved_by.unwrap_or_default()
-        );
-    } else {
-        say!("go-live: not ready; missing {}", g.missing.join("; "));
-    }
-    Ok(0)
-}
-
 fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result<u8> {
     let ws = workspace_or_return!(path);
     let scenario = match &event {
@@ -1158,57 +1149,6 @@ fn cmd_event(path: &Path, session: &str, event: baton::session::Event) -> Result
     let rec = baton::session::append(&ws.root, session, event)?;
     say!("recorded {} in session {session}", rec.id);
     Ok(0)
-}
-
-fn cmd_report(
-    path: &Path,
-    session: Option<&str>,
-    out: &Path,
-    mask: bool,
-    signer: &str,
-) -> Result<u8> {
-    let ws = workspace_or_return!(path);
-    let results = replay::replay_all(&ws);
-    let s = match session {
-        Some(name) => baton::session::load(&ws.root, name)?,
-        None => baton::session::Session {
-            name: "(none)".into(),
-            ..Default::default()
-        },
-    };
-    for (file, why) in &s.unreadable {
-        eprintln!("baton: session record {file} could not be read: {why}");
-    }
-    let model = baton::report::build(&ws, &results, &s, mask, &ws.phi);
-    let w = baton::report::write(&model, out, signer)?;
-    say!("wrote {} and {}", w.html.display(), w.json.display());
-    say!(
-        "signature {} (public key {})",
-        w.signature.display(),
-        w.public_key.display()
-    );
-    say!(
-        "go-live: {}",
-        if model.go_live.ready {
-            "ready".to_string()
-        } else {
-            format!("not ready; missing {}", model.go_live.missing.join("; "))
-        }
-    );
-    Ok(0)
-}
-
-fn cmd_verify(report: &Path) -> Result<u8> {
-    match baton::report::verify(report) {
-        Ok(msg) => {
-            say!("{}: {msg}", report.display());
-            Ok(0)
-        }
-        Err(e) => {
-            say!("{}: NOT VALID: {e}", report.display());
-            Ok(1)
-        }
-    }
 }
 
 /// Loads a profile in Baton TOML or standard XML; XML value sets travel inside.
