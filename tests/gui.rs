@@ -293,6 +293,13 @@ fn both_leads_sign_then_export_a_signed_masked_report() {
     h.run_steps(2);
     assert_eq!(h.query_all_by_label_contains("Delgado").count(), 0);
     assert!(h.query_all_by_label_contains("PSN-").count() > 0);
+    // The Messages tab shows the masked text, not nothing: facilities stay readable.
+    h.get_by_label("Messages").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Patient data masked");
+    assert_eq!(h.query_all_by_label_contains("Delgado").count(), 0);
+    assert!(h.query_all_by_label_contains("PSN-").count() > 0);
+    assert!(h.query_all_by_label_contains("NORTHGATE").count() > 0);
 }
 
 #[test]

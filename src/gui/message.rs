@@ -85,6 +85,9 @@ fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<P
     let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
     ui.painter()
         .galley(rect.min, galley.clone(), ui.visuals().text_color());
+    // The text is painted; say what it is for screen readers (and tests).
+    let enabled = ui.is_enabled();
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, enabled, &text));
     let resp = resp.on_hover_cursor(egui::CursorIcon::Text);
     if resp.clicked()
         && let Some(pos) = resp.interact_pointer_pos()
@@ -183,13 +186,36 @@ fn tree_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let Some(sel) = &app.selected else { return };
-    if app.mask_screen {
-        ui.label(RichText::new("Patient data is masked on screen; the raw messages are hidden. Turn off masking in the top bar to see them.").italics());
-        return;
+    // With the mask on, the messages are shown with patient fields masked
+    // where they stand (re-read, so clicks and highlights still work).
+    let masked: Option<(Option<Message>, Option<Message>)> = match (app.mask_screen, app.masker()) {
+        (true, Some(mk)) => {
+            let mask = |m: &Option<Message>| {
+                m.as_ref().map(|m| {
+                    hl7::parse_one(&mk.mask_message(m).encode())
+                        .unwrap_or_else(|_| mk.mask_message(m))
+                })
+            };
+            Some((mask(&sel.source), mask(&sel.mapped)))
+        }
+        _ => None,
+    };
+    if masked.is_some() {
+        ui.label(
+            RichText::new(
+                "Patient data masked (names, identifiers, addresses, phones; dates to the year).",
+            )
+            .italics()
+            .weak(),
+        );
     }
+    let (source, mapped) = match &masked {
+        Some((s, m)) => (s.as_ref(), m.as_ref()),
+        None => (sel.source.as_ref(), sel.mapped.as_ref()),
+    };
     let selected = app.selected_field.clone();
     let mut clicked = None;
-    if sel.source.is_none() {
+    if source.is_none() {
         match app.result(sel.index) {
             Some(r) => {
                 ui.label(RichText::new("The source could not be read as a message:").strong());
@@ -199,7 +225,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         p.line, p.column, p.message
                     ));
                 }
-                ui.add(egui::Label::new(RichText::new(&r.replay.source_text).monospace()).wrap());
+                ui.add(
+                    egui::Label::new(RichText::new(app.shown(&r.replay.source_text)).monospace())
+                        .wrap(),
+                );
             }
             None => {
                 ui.label(
@@ -238,7 +267,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .id_salt("raw_source")
             .max_height(height - 30.0)
             .show(&mut cols[0], |ui| {
-                if let Some(m) = &sel.source
+                if let Some(m) = source
                     && let Some(p) = raw_view(ui, m, selected.as_ref())
                 {
                     clicked = Some(Some(p));
@@ -248,7 +277,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         egui::ScrollArea::both()
             .id_salt("raw_mapped")
             .max_height(height - 30.0)
-            .show(&mut cols[1], |ui| match &sel.mapped {
+            .show(&mut cols[1], |ui| match mapped {
                 Some(m) => {
                     if let Some(p) = raw_view(ui, m, selected.as_ref()) {
                         clicked = Some(Some(p));
@@ -263,7 +292,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .id_salt("tree")
             .max_height(height - 30.0)
             .show(&mut cols[2], |ui| {
-                if let Some(m) = &sel.source
+                if let Some(m) = source
                     && let Some(p) = tree_view(ui, m, selected.as_ref())
                 {
                     clicked = Some(Some(p));

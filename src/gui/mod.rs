@@ -221,6 +221,11 @@ impl App {
         self.save_picker = p;
     }
 
+    /// The masker of the current results (for patient data on screen).
+    pub fn masker(&self) -> Option<&crate::report::Masker> {
+        self.masker.as_ref()
+    }
+
     /// The text as shown: masked when the screen mask is on.
     pub fn shown(&self, text: &str) -> String {
         match (&self.masker, self.mask_screen) {
