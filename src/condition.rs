@@ -430,8 +430,8 @@ impl Condition {
                 test,
             } => {
                 let p = match message {
-                    Which::Source => path.to_string(),
-                    Which::Mapped => format!("mapped {path}"),
+                    Which::Source => path.display_exact(),
+                    Which::Mapped => format!("mapped {}", path.display_exact()),
                 };
                 match test {
                     Test::Equals(v) => format!("{p} = {v}"),

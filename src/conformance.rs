@@ -272,8 +272,22 @@ fn mode(n: XmlNode, name: &str) -> Mode {
     }
 }
 
+/// How deep assertions may nest (NOT inside AND inside …); deeper ones are
+/// listed as not supported, never followed down the stack.
+pub const MAX_ASSERTION_DEPTH: usize = 64;
+
 /// Reads one assertion element; `Err` names what is not supported.
 fn expr(n: XmlNode) -> Result<Expr, String> {
+    expr_at(n, 0)
+}
+
+fn expr_at(n: XmlNode, depth: usize) -> Result<Expr, String> {
+    if depth > MAX_ASSERTION_DEPTH {
+        return Err(format!(
+            "an assertion nested more than {MAX_ASSERTION_DEPTH} deep"
+        ));
+    }
+    let expr = |k: XmlNode| expr_at(k, depth + 1);
     let kids: Vec<XmlNode> = n.children().filter(|c| c.is_element()).collect();
     let all = || kids.iter().map(|k| expr(*k)).collect::<Result<Vec<_>, _>>();
     let yes = |a: &str| n.attribute(a) == Some("true");

@@ -564,3 +564,31 @@ fn gap_lists_receiver_conformance_statements_the_sender_does_not_state() {
             .any(|g| g.kind == "receiver conformance statement")
     }));
 }
+
+#[test]
+fn an_assertion_nested_thousands_deep_is_listed_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new("test-scenarios/phlip-flu-elr/profiles/cdc-phlip-flu");
+    for f in std::fs::read_dir(src).unwrap().flatten() {
+        std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
+    }
+    let c = dir.path().join("CONSTRAINTS.xml");
+    let text = std::fs::read_to_string(&c).unwrap();
+    let start = text.find("<Assertion>").unwrap() + "<Assertion>".len();
+    let end = start + text[start..].find("</Assertion>").unwrap();
+    let deep = format!(
+        "{}{}{}",
+        "<NOT>".repeat(5000),
+        &text[start..end],
+        "</NOT>".repeat(5000)
+    );
+    std::fs::write(&c, format!("{}{deep}{}", &text[..start], &text[end..])).unwrap();
+    let v = baton::validate::Validator::load(&dir.path().join("PROFILE.xml"), None).unwrap();
+    assert!(
+        v.unmapped
+            .iter()
+            .any(|u| u.contains("nested more than 64 deep")),
+        "{:?}",
+        v.unmapped
+    );
+}

@@ -70,9 +70,11 @@ impl Delimiters {
         let mut all = vec![field];
         all.extend(&chars);
         for (i, c) in all.iter().enumerate() {
-            if c.is_alphanumeric() || c.is_whitespace() || c.is_control() {
+            // A control character (a line end, NUL) cannot delimit anything:
+            // the segments themselves end in one.
+            if c.is_control() {
                 return Err(format!(
-                    "delimiter `{}` in `{field}{encoding}` must be a printable symbol",
+                    "delimiter `{}` in `{field}{encoding}` is a control character",
                     c.escape_debug()
                 ));
             }
@@ -89,6 +91,29 @@ impl Delimiters {
             escape: chars[2],
             subcomponent: chars[3],
             truncation: chars.get(4).copied(),
+        })
+    }
+
+    /// Why these delimiters are unusual though unambiguous (a space, a
+    /// letter or digit, something other than `|^~\&`), to be warned about.
+    pub fn unusual(&self) -> Option<String> {
+        let all = [
+            self.field,
+            self.component,
+            self.repetition,
+            self.escape,
+            self.subcomponent,
+        ];
+        let odd: Vec<String> = all
+            .iter()
+            .filter(|c| c.is_whitespace() || c.is_alphanumeric())
+            .map(|c| format!("`{}`", c.escape_debug()))
+            .collect();
+        (!odd.is_empty()).then(|| {
+            format!(
+                "unusual delimiter {} in MSH-1/MSH-2: read as declared; values containing it are split",
+                odd.join(", ")
+            )
         })
     }
 
@@ -310,6 +335,10 @@ pub fn parse_text(text: &str) -> ParsedFile {
     for line in split_lines(text) {
         let (front, content) = strip_framing(line.content);
         let start = line.start + front;
+        // A segment ended by the MLLP end byte: the byte and the line end
+        // after it are framing, not part of the message.
+        let framed = front + content.len() < line.content.len();
+        let terminator = if framed { "" } else { line.terminator };
         if content.trim().is_empty() {
             // A blank line ends a message.
             if let Some(b) = current.take() {
@@ -331,13 +360,24 @@ pub fn parse_text(text: &str) -> ParsedFile {
             }
             match parse_msh(content, line.number) {
                 Ok((delimiters, segment)) => {
+                    if let Some(w) = delimiters.unusual() {
+                        problem(
+                            &mut out,
+                            ParseProblem {
+                                line: line.number,
+                                column: 4,
+                                severity: crate::finding::Severity::Warning,
+                                message: w,
+                            },
+                        );
+                    }
                     let mut segment = segment;
-                    segment.terminator = line.terminator.to_string();
+                    segment.terminator = terminator.to_string();
                     current = Some(Builder {
                         delimiters,
                         segments: vec![segment],
                         start,
-                        end: start + content.len() + line.terminator.len(),
+                        end: start + content.len() + terminator.len(),
                         line_number: line.number,
                     });
                 }
@@ -370,12 +410,12 @@ pub fn parse_text(text: &str) -> ParsedFile {
         };
         match parse_segment(content, b.delimiters, line.number) {
             Ok(mut segment) => {
-                segment.terminator = line.terminator.to_string();
+                segment.terminator = terminator.to_string();
                 // Ranges are relative to the message's text.
                 let shift = start - b.start;
                 shift_ranges(&mut segment, shift);
                 b.segments.push(segment);
-                b.end = start + content.len() + line.terminator.len();
+                b.end = start + content.len() + terminator.len();
             }
             Err((column, message)) => problem(
                 &mut out,
@@ -1008,6 +1048,36 @@ mod tests {
 
     fn p(s: &str) -> Path {
         s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn unusual_but_unambiguous_delimiters_are_read_with_a_warning() {
+        // A real sample file has a space for the subcomponent separator.
+        let text = ORU.replacen("^~\\&", "^~\\ ", 1);
+        let parsed = parse_text(&text);
+        assert_eq!(parsed.messages.len(), 1, "{:?}", parsed.problems);
+        assert_eq!(parsed.messages[0].delimiters.subcomponent, ' ');
+        assert_eq!(parsed.problems.len(), 1);
+        assert_eq!(
+            parsed.problems[0].severity,
+            crate::finding::Severity::Warning
+        );
+        assert_eq!((parsed.problems[0].line, parsed.problems[0].column), (1, 4));
+        // A repeated delimiter is ambiguous: still an error.
+        let parsed = parse_text(&ORU.replacen("^~\\&", "^~\\^", 1));
+        assert!(parsed.messages.is_empty());
+        assert_eq!(parsed.problems[0].severity, crate::finding::Severity::Error);
+    }
+
+    #[test]
+    fn a_segment_ended_by_the_mllp_end_byte_round_trips() {
+        let framed = format!("\u{0b}{}\u{1c}\r", ORU.trim_end());
+        let parsed = parse_text(&framed);
+        assert_eq!(parsed.messages.len(), 1, "{:?}", parsed.problems);
+        let m = &parsed.messages[0];
+        assert!(!m.text.contains('\u{1c}'), "{:?}", m.text);
+        assert_eq!(m.encode(), m.text);
+        assert_eq!(m.segments.len(), 4);
     }
 
     #[test]

@@ -146,6 +146,19 @@ impl Path {
             && self.segment_number.unwrap_or(1) == other.segment_number.unwrap_or(1)
     }
 
+    /// The text as a rule or profile reads it back: an occurrence given,
+    /// even the first, keeps its brackets (`OBX[1]-5` is one occurrence;
+    /// `OBX-5` in a rule means every occurrence).
+    pub fn display_exact(&self) -> String {
+        match self.segment_number {
+            Some(1) => {
+                let s = self.to_string();
+                format!("{}[1]{}", &s[..3], &s[3..])
+            }
+            _ => self.to_string(),
+        }
+    }
+
     /// Canonical text, with the first segment occurrence written without brackets.
     pub fn display_canonical(&self) -> String {
         let mut p = self.clone();
@@ -330,6 +343,13 @@ mod tests {
             assert_eq!(p(s).to_string(), s);
         }
         assert_eq!(p("OBX[1]-5").to_string(), "OBX-5");
+        // As a rule reads it back, one occurrence stays one occurrence.
+        assert_eq!(p("OBX[1]-5").display_exact(), "OBX[1]-5");
+        assert_eq!(p("OBX-5").display_exact(), "OBX-5");
+        assert_eq!(
+            p("OBX[1]-5").display_exact().parse::<Path>(),
+            Ok(p("OBX[1]-5"))
+        );
     }
 
     #[test]

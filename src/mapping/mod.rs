@@ -402,7 +402,7 @@ impl Rule {
     pub fn summary(&self) -> String {
         let list = |v: &[Path]| {
             v.iter()
-                .map(Path::to_string)
+                .map(Path::display_exact)
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
