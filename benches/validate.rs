@@ -14,8 +14,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use baton::hl7;
 use baton::validate::Validator;
 
-const PROFILE: &str = "../shared/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml";
-const MESSAGE: &str = "../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt";
+const PROFILE: &str = "tests/data/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml";
+const MESSAGE: &str = "tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt";
 
 fn bench(c: &mut Criterion) {
     let full = Validator::load(Path::new(PROFILE), None).expect("PHLIP profile");

@@ -3,11 +3,11 @@
 
 fn main() -> anyhow::Result<()> {
     let v = baton::validate::Validator::load(
-        std::path::Path::new("../shared/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml"),
+        std::path::Path::new("tests/data/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml"),
         None,
     )?;
     let text =
-        std::fs::read("../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt")?;
+        std::fs::read("tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt")?;
     let m = baton::hl7::parse_bytes(&text).messages.remove(0);
     let mut n = 0;
     for _ in 0..20_000 {

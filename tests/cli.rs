@@ -170,7 +170,7 @@ fn inspect_json_has_documented_shape() {
     let o = baton(&[
         "inspect",
         "--json",
-        "../shared/corpus/messages/oru/mscv_LAB-ORU-1.hl7",
+        "tests/data/corpus/messages/oru/mscv_LAB-ORU-1.hl7",
     ]);
     assert_eq!(o.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -195,7 +195,7 @@ fn inspect_json_has_documented_shape() {
 fn inspect_exit_codes() {
     let o = baton(&[
         "inspect",
-        "../shared/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt",
+        "tests/data/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt",
     ]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(1));

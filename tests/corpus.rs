@@ -1,4 +1,5 @@
-//! Every file of the shared corpus goes through `inspect` without a panic
+//! Every file of the corpus (tests/data/corpus, copied from public sources:
+//! see its SOURCES.md) goes through `inspect` without a panic
 //! or a hang; valid messages parse cleanly and round-trip byte for byte;
 //! malformed ones give located problems.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use baton::hl7;
 use baton::inspect::{self, FileView};
 
-const CORPUS: &str = "../shared/corpus";
+const CORPUS: &str = "tests/data/corpus";
 
 fn files(dir: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -47,7 +48,7 @@ fn inspect_bounded(path: &Path) -> FileView {
 fn corpus_is_present() {
     assert!(
         Path::new(CORPUS).join("messages").is_dir(),
-        "the shared corpus must sit at ../shared/corpus"
+        "the corpus must sit at tests/data/corpus"
     );
 }
 

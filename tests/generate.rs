@@ -20,8 +20,8 @@ fn imported(path: &str) -> baton::profile::Profile {
 #[test]
 fn gap_analysis_of_two_real_profiles() {
     // A generic ADT^A01 v2.5 sender against the VA's ADT^A01 v2.3.1 receiver.
-    let sender = imported("../shared/corpus/profiles/mwb/hapi_ADT_A01_segnotsup.xml");
-    let receiver = imported("../shared/corpus/profiles/mwb/hapi_VA-ADT_A01.xml");
+    let sender = imported("tests/data/corpus/profiles/mwb/hapi_ADT_A01_segnotsup.xml");
+    let receiver = imported("tests/data/corpus/profiles/mwb/hapi_VA-ADT_A01.xml");
     let rows = gap::analyse(&sender, &receiver, None, &baton::table::Tables::default());
     let row = |p: &str| {
         rows.iter()

@@ -148,8 +148,8 @@ fn dropped_hl7_files_are_inspected() {
     let mut h = open("test-scenarios/lab-orders-results");
     h.step();
     h.state_mut().command(Command::InspectFiles(vec![
-        PathBuf::from("../shared/corpus/messages/oru/mscv_LAB-ORU-1.hl7"),
-        PathBuf::from("../shared/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt"),
+        PathBuf::from("tests/data/corpus/messages/oru/mscv_LAB-ORU-1.hl7"),
+        PathBuf::from("tests/data/corpus/malformed/cdc_Lyme_WithBadDelimiters.txt"),
     ]));
     let start = Instant::now();
     h.step();

@@ -10,8 +10,8 @@ use baton::hl7;
 use baton::import;
 use baton::profile;
 
-const PROFILES: &str = "../shared/corpus/profiles";
-const PHLIP: &str = "../shared/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml";
+const PROFILES: &str = "tests/data/corpus/profiles";
+const PHLIP: &str = "tests/data/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml";
 
 fn imported(path: &str) -> import::Imported {
     let text = std::fs::read_to_string(path).unwrap();
@@ -71,7 +71,7 @@ fn every_corpus_profile_imports() {
 fn phlip_valid_message_has_no_errors() {
     let f = findings(
         PHLIP,
-        "../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt",
+        "tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt",
     );
     let errors: Vec<_> = f
         .iter()
@@ -87,13 +87,13 @@ fn phlip_negatives_find_the_expected_findings_where_nist_did() {
         // The expected file holds the NIST validator's finding for this message.
         let e: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(format!(
-                "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.expected.json"
+                "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.expected.json"
             ))
             .unwrap(),
         )
         .unwrap();
         let bytes = std::fs::read(format!(
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.txt"
+            "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_{message}.txt"
         ))
         .unwrap();
         let r = v.validate_bytes(&bytes);
@@ -120,7 +120,7 @@ fn validate_command_reads_xml_profiles() {
             "validate",
             "--profile",
             PHLIP,
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH10.txt",
+            "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH10.txt",
         ])
         .output()
         .unwrap();
@@ -191,10 +191,10 @@ fn process<'a>(expected: &'a serde_json::Value, name: &str) -> &'a serde_json::V
 #[test]
 fn phlip_pid5_error_matches_nist_on_the_text_the_pipeline_validated() {
     use base64::Engine;
-    let corpus = "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt";
+    let corpus = "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt";
     let expected: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.expected.json",
+            "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.expected.json",
         )
         .unwrap(),
     )
@@ -279,7 +279,7 @@ fn validate_command_locates_findings_and_redacts() {
             PHLIP,
             "--redact",
             "PID-5.1,PID-6",
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+            "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
         ])
         .output()
         .unwrap();
@@ -303,7 +303,7 @@ fn validate_command_locates_findings_and_redacts() {
             "--redact",
             "PID-5.1",
             "--json",
-            "../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
+            "tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_PID5_ERROR.txt",
         ])
         .output()
         .unwrap();
@@ -327,7 +327,7 @@ fn validate_command_locates_findings_and_redacts() {
 
 fn mutated(subs: &[(&str, &str)]) -> Vec<u8> {
     let mut t = std::fs::read_to_string(
-        "../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt",
+        "tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt",
     )
     .unwrap();
     for (a, b) in subs {
@@ -437,7 +437,7 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
     // (warnings at OBX 2..4); the NO_MSH12 sample gives CWE.9 beside codes.
     let dup = conformance_findings(
         &v,
-        &std::fs::read("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_DUPLICATE_OBX1.txt")
+        &std::fs::read("tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_DUPLICATE_OBX1.txt")
             .unwrap(),
     );
     let seq: Vec<_> = dup.iter().filter(|f| f.0 == "OBX-Sequential").collect();
@@ -449,7 +449,7 @@ fn phlip_conformance_statements_predicates_and_datatype_bindings_are_evaluated()
     assert!(seq.iter().all(|f| f.3 == "warning" && f.4 == 5));
     let no12 = conformance_findings(
         &v,
-        &std::fs::read("../shared/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH12.txt").unwrap(),
+        &std::fs::read("tests/data/corpus/malformed/cdc_PHLIP_FLU_2.5.1_NO_MSH12.txt").unwrap(),
     );
     assert!(
         no12.iter().any(|f| f.1 == "MSH-12" && f.2 == 101),
@@ -487,7 +487,7 @@ fn broken_or_unsupported_constraints_are_named_not_dropped() {
     let out = Command::new(env!("CARGO_BIN_EXE_baton"))
         .args(["validate", "--profile"])
         .arg(&profile)
-        .arg("../shared/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt")
+        .arg("tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
