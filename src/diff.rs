@@ -101,17 +101,22 @@ fn spans(a: Option<&str>, b: Option<&str>) -> Vec<Span> {
 /// Diffs two messages field by field (every populated field of either).
 pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
     let dict = names::dictionary();
-    let mut paths: Vec<Path> = a.populated_fields().into_iter().map(|f| f.path).collect();
-    for f in b.populated_fields() {
-        if !paths.contains(&f.path) {
-            paths.push(f.path);
-        }
-    }
+    // Every populated field of each side, by path: one pass each, no search.
+    let fa = a.populated_fields();
+    let fb = b.populated_fields();
+    let in_a: rustc_hash::FxHashMap<&Path, &str> = fa.iter().map(|f| (&f.path, f.raw)).collect();
+    let in_b: rustc_hash::FxHashMap<&Path, &str> = fb.iter().map(|f| (&f.path, f.raw)).collect();
+    let paths: Vec<&Path> = fa
+        .iter()
+        .map(|f| &f.path)
+        .chain(fb.iter().map(|f| &f.path).filter(|p| !in_a.contains_key(p)))
+        .collect();
     paths
         .into_iter()
         .map(|p| {
-            let x = a.get(&p).filter(|v| !v.is_empty());
-            let y = b.get(&p).filter(|v| !v.is_empty());
+            let x = in_a.get(p).copied();
+            let y = in_b.get(p).copied();
+            let p = p.clone();
             DiffRow {
                 name: dict.path_name(&p),
                 source: x.map(str::to_string),
@@ -135,6 +140,25 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
         .expected_text
         .as_deref()
         .and_then(|t| hl7::parse_one(t).ok());
+    // The expected message's fields by (segment, occurrence, field): no search per row.
+    let expected_fields: rustc_hash::FxHashMap<(crate::hl7::SegName, u32, usize), &str> = expected
+        .as_ref()
+        .map(|m| {
+            m.populated_fields()
+                .into_iter()
+                .map(|f| {
+                    (
+                        (
+                            f.path.segment,
+                            f.path.segment_number.unwrap_or(1),
+                            f.path.field_number,
+                        ),
+                        f.raw,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     result
         .replay
         .fields
@@ -147,10 +171,17 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 _ => None,
             };
             let at = target.clone().unwrap_or_else(|| f.path.clone());
-            let exp = expected
-                .as_ref()
-                .map(|m| m.get(&at).unwrap_or("").to_string())
-                .map(|v| if v.is_empty() { None } else { Some(v) });
+            let exp = expected.as_ref().map(|m| {
+                let raw = if at.repetition_number.is_none() && at.component_number.is_none() {
+                    expected_fields
+                        .get(&(at.segment, at.segment_number.unwrap_or(1), at.field_number))
+                        .copied()
+                        .unwrap_or("")
+                } else {
+                    m.get(&at).unwrap_or("")
+                };
+                (!raw.is_empty()).then(|| raw.to_string())
+            });
             let mut detail = match &f.outcome {
                 Outcome::Accepted => String::new(),
                 Outcome::Transformed { rules, .. } => rules.join(", "),

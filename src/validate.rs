@@ -145,13 +145,25 @@ impl Validator {
     pub fn validate_message(&self, msg: &Message) -> MessageResult {
         let (redacted_msg, redacted) = redact(msg, &self.redact);
         let m = redacted_msg.as_ref().unwrap_or(msg);
+        // Where each segment occurrence stands, once: locating a finding is no search.
+        let mut positions: rustc_hash::FxHashMap<(crate::hl7::SegName, u32), usize> =
+            Default::default();
+        let mut counts: rustc_hash::FxHashMap<crate::hl7::SegName, u32> = Default::default();
+        for (i, s) in m.segments.iter().enumerate() {
+            let n = counts.entry(s.name).or_default();
+            *n += 1;
+            positions.insert((s.name, *n), i);
+        }
         let findings = profile::check(&self.profile, &self.tables, m)
             .findings
             .into_iter()
             .map(|f| {
                 // A finding about a whole segment points at the segment's start.
-                let place = m
-                    .locate(&f.location)
+                let at = positions
+                    .get(&(f.location.segment, f.location.segment_number.unwrap_or(1)))
+                    .copied();
+                let place = at
+                    .and_then(|i| m.locate_in(i, &f.location))
                     .map(|(line, column)| (line, if f.segment_only { 1 } else { column }));
                 Located {
                     line: place.map(|p| p.0),
@@ -176,12 +188,28 @@ impl Validator {
 pub fn redact(msg: &Message, paths: &[Path]) -> (Option<Message>, Vec<String>) {
     let mut out = msg.clone();
     let mut changed = Vec::new();
+    // Where each segment occurrence stands: one pass, no search per path.
+    let mut positions: rustc_hash::FxHashMap<crate::hl7::SegName, Vec<usize>> = Default::default();
+    for (i, s) in out.segments.iter().enumerate() {
+        positions.entry(s.name).or_default().push(i);
+    }
     for path in paths {
-        let occurrences: Vec<u32> = match path.segment_number {
-            Some(n) => vec![n],
-            None => (1..=out.segment_count(&path.segment) as u32).collect(),
+        let list = positions
+            .get(&path.segment)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let occurrences: Vec<(u32, usize)> = match path.segment_number {
+            Some(n) => list
+                .get(n as usize - 1)
+                .map(|&i| vec![(n, i)])
+                .unwrap_or_default(),
+            None => list
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| (k as u32 + 1, i))
+                .collect(),
         };
-        for occ in occurrences {
+        for (occ, index) in occurrences {
             let mut at = path.clone();
             at.segment_number = Some(occ);
             let reps: Vec<Option<u32>> = match (path.repetition_number, path.component_number) {
@@ -191,16 +219,19 @@ pub fn redact(msg: &Message, paths: &[Path]) -> (Option<Message>, Vec<String>) {
                     let mut whole = at.clone();
                     whole.component_number = None;
                     whole.subcomponent_number = None;
-                    let n = out
-                        .get(&whole)
-                        .map_or(0, |raw| raw.split(out.delimiters.repetition).count());
+                    let raw = out.get_in(index, &whole);
+                    let n = if raw.is_empty() {
+                        0
+                    } else {
+                        raw.split(out.delimiters.repetition).count()
+                    };
                     (1..=n as u32).map(Some).collect()
                 }
             };
             for rep in reps {
                 at.repetition_number = rep;
-                if out.get(&at).is_some_and(|v| !v.is_empty()) {
-                    out.delete(&at);
+                if !out.get_in(index, &at).is_empty() {
+                    out.set_in(index, &at, "");
                     changed.push(at.to_string());
                 }
             }

@@ -810,7 +810,12 @@ impl Message {
     /// absent or the message was built rather than read.
     pub fn locate(&self, path: &Path) -> Option<(usize, usize)> {
         let idx = self.segment_index_of(path.segment, path.segment_number.unwrap_or(1) as usize)?;
-        let seg = &self.segments[idx];
+        self.locate_in(idx, path)
+    }
+
+    /// [`Message::locate`] in the segment at `idx` (no search for it).
+    pub fn locate_in(&self, idx: usize, path: &Path) -> Option<(usize, usize)> {
+        let seg = self.segments.get(idx)?;
         let seg_range = seg.range.clone()?;
         let line = seg.line_number;
         let at_start = Some((line, 1));
