@@ -50,6 +50,46 @@ fn max_of(s: Option<&str>) -> Option<usize> {
     }
 }
 
+/// Where a node stands in its file: `line L`.
+fn at(n: Node) -> String {
+    let pos = n.document().text_pos_at(n.range().start);
+    format!("line {}", pos.row)
+}
+
+/// A whole-number attribute; one that is not (`abc`, `-1`) is a located note, not a silent default.
+fn number_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+    let v = n.attribute(name)?;
+    match v.trim().parse::<usize>() {
+        Ok(x) => Some(x),
+        Err(_) => {
+            unmapped.push(format!(
+                "{}: <{} {name}=\"{v}\"> is not a whole number; ignored",
+                at(n),
+                n.tag_name().name()
+            ));
+            None
+        }
+    }
+}
+
+/// `Max`: a number or `*` (unbounded).
+fn max_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+    match n.attribute(name) {
+        None | Some("*") | Some("") => None,
+        Some(_) => number_attr(n, name, unmapped),
+    }
+}
+
+/// `Length`: a positive number, or `NA`.
+fn length_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+    match n.attribute(name) {
+        None | Some("NA") | Some("") => None,
+        Some(_) => number_attr(n, name, unmapped)
+            .filter(|x| *x > 0)
+            .map(|x| x.min(crate::profile::MAX_LENGTH)),
+    }
+}
+
 fn length_of(s: Option<&str>) -> Option<usize> {
     s.filter(|v| *v != "NA")
         .and_then(|v| v.parse().ok())
@@ -113,8 +153,18 @@ fn field(path: Path, usage: Usage) -> FieldSpec {
 }
 
 /// Adds a segment reference, merging repeated appearances (groups).
-fn add_segment(p: &mut Profile, id: &str, u: Usage, min: usize, max: Option<usize>) {
-    if let Some(s) = p.segments.iter_mut().find(|s| s.id == id) {
+/// Segment positions in a profile being imported, by id (no search per segment).
+type SegmentIndex = rustc_hash::FxHashMap<String, usize>;
+
+fn add_segment(
+    p: &mut Profile,
+    index: &mut SegmentIndex,
+    id: &str,
+    u: Usage,
+    min: usize,
+    max: Option<usize>,
+) {
+    if let Some(s) = index.get(id).and_then(|&i| p.segments.get_mut(i)) {
         // Seen in several places: at most as required as the strictest, with no upper bound.
         s.max = None;
         if u == Usage::R {
@@ -122,6 +172,7 @@ fn add_segment(p: &mut Profile, id: &str, u: Usage, min: usize, max: Option<usiz
         }
         return;
     }
+    index.insert(id.to_string(), p.segments.len());
     p.segments.push(SegmentSpec {
         id: id.to_string(),
         usage: u,
@@ -197,29 +248,52 @@ fn import_mwb(root: Node) -> Imported {
         version,
         vec![format!("{ty}^{ev}")],
     );
+    // Field paths already imported: no search through the list per field.
+    let mut seen: rustc_hash::FxHashSet<Path> = Default::default();
+    let mut seg_index = SegmentIndex::default();
     for seg in root.descendants().filter(|n| n.has_tag_name("Segment")) {
         let Some(id) = seg.attribute("Name") else {
             continue;
         };
+        let fields: Vec<Node> = seg.children().filter(|n| n.has_tag_name("Field")).collect();
+        let valid_id = id.len() == 3
+            && id.starts_with(|c: char| c.is_ascii_uppercase())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !valid_id {
+            unmapped.push(format!(
+                "{}: segment `{id}` is not a segment id (three upper-case letters or digits): it and its {} field(s) are not imported",
+                at(seg),
+                fields.len()
+            ));
+            continue;
+        }
         let u = field_usage(seg.attribute("Usage"), id, &mut unmapped);
-        add_segment(
-            &mut p,
-            id,
-            u,
-            seg.attribute("Min")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(0),
-            max_of(seg.attribute("Max")),
-        );
-        for (i, f) in seg
-            .children()
-            .filter(|n| n.has_tag_name("Field"))
-            .enumerate()
-        {
+        let min = number_attr(seg, "Min", &mut unmapped).unwrap_or(0);
+        let max = max_attr(seg, "Max", &mut unmapped);
+        let max = match max {
+            Some(m) if m < min => {
+                unmapped.push(format!(
+                    "{}: segment {id} has Min={min} above Max={m}; read as at least {min}, no maximum",
+                    at(seg)
+                ));
+                None
+            }
+            other => other,
+        };
+        add_segment(&mut p, &mut seg_index, id, u, min, max);
+        for (i, f) in fields.into_iter().enumerate() {
             let Ok(path) = format!("{id}-{}", i + 1).parse::<Path>() else {
+                unmapped.push(format!(
+                    "{}: {id} field {} is past the limit of {} fields and is not imported",
+                    at(f),
+                    i + 1,
+                    crate::hl7::path::MAX_FIELD_NUMBER
+                ));
                 continue;
             };
-            if p.fields.iter().any(|x| x.path == path) {
+            if !seen.insert(path.clone()) {
                 continue;
             }
             let mut spec = field(
@@ -227,8 +301,8 @@ fn import_mwb(root: Node) -> Imported {
                 field_usage(f.attribute("Usage"), &path.to_string(), &mut unmapped),
             );
             spec.data_type = f.attribute("Datatype").map(str::to_string);
-            spec.max_length = length_of(f.attribute("Length"));
-            spec.max_repetitions = max_of(f.attribute("Max"));
+            spec.max_length = length_attr(f, "Length", &mut unmapped);
+            spec.max_repetitions = max_attr(f, "Max", &mut unmapped);
             if let Some(t) = f.attribute("Table") {
                 unmapped.push(format!(
                     "{path}: table {t} is named but its codes are not in the profile; not checked"
@@ -239,31 +313,27 @@ fn import_mwb(root: Node) -> Imported {
             {
                 spec.max_length = None; // lengths of TS and the delimiters are conventions, not limits
             }
+            let required = spec.usage == Usage::R;
+            // The field first, then its required components.
+            p.fields.push(spec);
             for (ci, c) in f
                 .children()
                 .filter(|n| n.has_tag_name("Component"))
                 .enumerate()
             {
-                if c.attribute("Usage") == Some("R") && spec.usage == Usage::R {
+                if c.attribute("Usage") == Some("R") && required {
                     let cp = Path {
                         component_number: Some(ci as u32 + 1),
                         ..path.clone()
                     };
-                    p.fields.push(field(cp, Usage::R));
+                    if seen.insert(cp.clone()) {
+                        p.fields.push(field(cp, Usage::R));
+                    }
                 }
                 if c.children().any(|n| n.has_tag_name("Predicate")) {
                     unmapped.push(format!("{path}.{}: predicate text not evaluated", ci + 1));
                 }
             }
-            p.fields.insert(
-                p.fields
-                    .iter()
-                    .position(|x| {
-                        x.path.segment == path.segment && x.path.field_number == path.field_number
-                    })
-                    .unwrap_or(p.fields.len()),
-                spec,
-            );
         }
     }
     Imported {
@@ -340,6 +410,7 @@ fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Im
         .collect();
 
     // Segment references in the message structure, with their definitions.
+    let mut seg_index = SegmentIndex::default();
     let mut seg_flavour: BTreeMap<String, &str> = BTreeMap::new();
     for r in message.descendants().filter(|n| n.has_tag_name("Segment")) {
         let Some(re) = r.attribute("Ref") else {
@@ -379,7 +450,7 @@ fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Im
         } else {
             max_of(r.attribute("Max"))
         };
-        add_segment(&mut p, id, u, min, max);
+        add_segment(&mut p, &mut seg_index, id, u, min, max);
         if let Some(prev) = seg_flavour.insert(id.to_string(), re)
             && prev != re
         {

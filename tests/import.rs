@@ -592,3 +592,37 @@ fn an_assertion_nested_thousands_deep_is_listed_not_followed() {
         v.unmapped
     );
 }
+
+fn mwb(segments: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<HL7v2xConformanceProfile HL7Version=\"2.5\">\n<MetaData Name=\"T\"/>\n<HL7v2xStaticDef MsgType=\"ADT\" EventType=\"A01\" Role=\"Sender\">\n{segments}</HL7v2xStaticDef>\n</HL7v2xConformanceProfile>\n"
+    )
+}
+
+#[test]
+fn a_messaging_workbench_profile_that_says_nothing_sensible_is_noted_with_its_line() {
+    let text = mwb(
+        "<Segment Name=\"pid\" Usage=\"R\" Min=\"1\" Max=\"1\">\n<Field Usage=\"R\" Datatype=\"ST\"/>\n</Segment>\n\
+         <Segment Name=\"PIDX\" Usage=\"R\" Min=\"1\" Max=\"1\">\n<Field Usage=\"R\" Datatype=\"ST\"/>\n</Segment>\n\
+         <Segment Name=\"PV1\" Usage=\"R\" Min=\"5\" Max=\"1\">\n<Field Usage=\"R\" Datatype=\"SI\" Length=\"-5\" Max=\"-1\"/>\n</Segment>\n\
+         <Segment Name=\"NK1\" Usage=\"O\" Min=\"abc\" Max=\"*\">\n</Segment>\n",
+    );
+    let i = import::import(Path::new("p.xml"), &text).unwrap();
+    let notes = i.unmapped.join("\n");
+    for want in [
+        "line 5: segment `pid` is not a segment id",
+        "line 8: segment `PIDX` is not a segment id",
+        "line 11: segment PV1 has Min=5 above Max=1",
+        "line 12: <Field Length=\"-5\"> is not a whole number",
+        "line 12: <Field Max=\"-1\"> is not a whole number",
+        "line 14: <Segment Min=\"abc\"> is not a whole number",
+    ] {
+        assert!(notes.contains(want), "missing `{want}` in:\n{notes}");
+    }
+    assert!(
+        i.profile
+            .segments
+            .iter()
+            .all(|s| s.id != "pid" && s.id != "PIDX")
+    );
+}
