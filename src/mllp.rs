@@ -318,18 +318,73 @@ pub struct ListenOptions {
     /// Stand in for the receiving system: check against the receiver's
     /// profile only (the message is already mapped), no mapping.
     pub receiver_only: bool,
+    /// At most this many connections served at once; more are refused
+    /// (closed at once) and recorded.
+    pub max_connections: usize,
+}
+
+/// How many connections a listener serves at once unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// How many exchanges the in-memory transcript keeps (the newest): the
+/// session or `--transcript` file has every one.
+pub const TRANSCRIPT_WINDOW: usize = 1000;
+
+/// How much of a message or ACK the in-memory transcript keeps.
+pub const WINDOW_TEXT_BYTES: usize = 64 * 1024;
+
+/// Totals over every exchange, kept whatever the window holds.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    pub exchanges: usize,
+    pub errors: usize,
+    pub mismatches: usize,
+    pub refused: usize,
+    /// Latencies of exchanges without error, microseconds.
+    pub latencies_us: Vec<u64>,
 }
 
 /// Live counters a window can show while listening.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Live {
     pub connections: AtomicUsize,
     pub messages: AtomicUsize,
     pub errors: AtomicUsize,
     pub stop: AtomicBool,
+    /// The newest exchanges (at most [`TRANSCRIPT_WINDOW`], texts cut to
+    /// [`WINDOW_TEXT_BYTES`]): what a window shows.
     pub transcript: Mutex<Vec<Exchange>>,
+    /// Totals over every exchange since the start.
+    pub totals: Mutex<Totals>,
     /// When set, every exchange is also appended to this session (workspace root, name).
     pub capture: Option<(std::path::PathBuf, String)>,
+    /// When set, every exchange is written here as one JSON line, as it happens.
+    pub stream: Option<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("connections", &self.connections)
+            .field("messages", &self.messages)
+            .field("errors", &self.errors)
+            .field("capture", &self.capture)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cut(text: &mut String) {
+    if text.len() > WINDOW_TEXT_BYTES {
+        let mut at = WINDOW_TEXT_BYTES;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let total = text.len();
+        text.truncate(at);
+        text.push_str(&format!(
+            "… ({total} bytes; the session or --transcript file has all)"
+        ));
+    }
 }
 
 fn commit_ack(source: &str, code: &str) -> String {
@@ -496,15 +551,50 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
     }
 }
 
-fn record(live: &Live, e: Exchange) {
+/// Records an exchange: to the session and the stream as it happens, in
+/// the totals, and in the bounded window.
+fn record(live: &Live, mut e: Exchange) {
     if let Some((root, name)) = &live.capture
         && crate::session::append(root, name, crate::session::Event::Exchange(e.clone())).is_err()
     {
         live.errors.fetch_add(1, Ordering::Relaxed);
     }
+    if let Some(stream) = &live.stream
+        && let Ok(mut w) = stream.lock()
+    {
+        let line = serde_json::to_string(&e).unwrap_or_default();
+        if writeln!(w, "{line}").and_then(|_| w.flush()).is_err() {
+            live.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if let Ok(mut t) = live.totals.lock() {
+        t.exchanges += 1;
+        t.errors += usize::from(e.error.is_some());
+        t.mismatches += usize::from(e.mismatch);
+        if e.error.is_none() && e.latency_us > 0 {
+            t.latencies_us.push(e.latency_us);
+        }
+    }
+    cut(&mut e.message);
+    cut(&mut e.ack);
     if let Ok(mut t) = live.transcript.lock() {
+        if t.len() >= TRANSCRIPT_WINDOW {
+            // Drop the oldest half at once: amortised, never a shift per exchange.
+            t.drain(..TRANSCRIPT_WINDOW / 2);
+        }
         t.push(e);
     }
+}
+
+/// Latency percentiles over every exchange so far: (p50, p95, max), µs.
+pub fn totals_latency(t: &Totals) -> Option<(u64, u64, u64)> {
+    let mut v = t.latencies_us.clone();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    Some((at(0.5), at(0.95), v[v.len() - 1]))
 }
 
 /// Listens until stopped (by `live.stop`, the message count or the
@@ -517,7 +607,7 @@ pub fn listen(
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let started = Instant::now();
-    let mut threads = Vec::new();
+    let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
     loop {
         if live.stop.load(Ordering::Relaxed) || o.duration.is_some_and(|d| started.elapsed() >= d) {
             live.stop.store(true, Ordering::Relaxed);
@@ -525,6 +615,37 @@ pub fn listen(
         }
         match listener.accept() {
             Ok((stream, peer)) => {
+                threads.retain(|t| !t.is_finished());
+                if threads.len() >= o.max_connections.max(1) {
+                    // Refused: closed at once, and recorded.
+                    drop(stream);
+                    live.errors.fetch_add(1, Ordering::Relaxed);
+                    if let Ok(mut t) = live.totals.lock() {
+                        t.refused += 1;
+                    }
+                    record(
+                        &live,
+                        Exchange {
+                            leg: "listen".into(),
+                            peer: peer.to_string(),
+                            label: String::new(),
+                            message: String::new(),
+                            ack: String::new(),
+                            ack_code: String::new(),
+                            predicted: String::new(),
+                            mismatch: false,
+                            latency_us: 0,
+                            retries: 0,
+                            error: Some(format!(
+                                "connection refused: {} already open (at most {})",
+                                threads.len(),
+                                o.max_connections
+                            )),
+                            garbage_bytes: 0,
+                        },
+                    );
+                    continue;
+                }
                 let _ = stream.set_nonblocking(false);
                 let (ws, o, live) = (ws.clone(), o.clone(), live.clone());
                 threads.push(std::thread::spawn(move || {

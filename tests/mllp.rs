@@ -574,3 +574,107 @@ fn a_half_open_connection_is_dropped_and_others_are_served() {
     );
     drop((idle, stalled));
 }
+
+#[test]
+fn connections_past_the_cap_are_refused_and_recorded() {
+    let port = free_port();
+    let listener = start(
+        baton(&[
+            "listen",
+            W,
+            "--port",
+            &port.to_string(),
+            "--max-connections",
+            "4",
+            "--timeout-ms",
+            "3000",
+            "--max-messages",
+            "1",
+            "--duration-s",
+            "30",
+            "--json",
+        ]),
+        port,
+    );
+    // The start-up probe's connection may still be open: let it time out first.
+    std::thread::sleep(Duration::from_millis(3500));
+    let mut idle: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut closed = 0;
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut buf = [0u8; 1];
+        if matches!(s.read(&mut buf), Ok(0)) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 6, "four served, six refused");
+    drop(idle);
+    // The served ones end when their peers go; a new connection is served again.
+    std::thread::sleep(Duration::from_millis(500));
+    let msg = std::fs::read_to_string(format!("{W}/messages/oru-r01-lipid-results.hl7"))
+        .unwrap()
+        .replace('\n', "\r");
+    let opts = baton::mllp::SendOptions {
+        timeout: Duration::from_secs(10),
+        retries: 3,
+        backoff: Duration::from_millis(200),
+        mapped: false,
+    };
+    let (ack, _, _, err, _) = baton::mllp::exchange(
+        &format!("127.0.0.1:{port}"),
+        &msg,
+        &opts,
+        &baton::mllp::Limits::default(),
+    );
+    assert!(err.is_none() && ack.contains("MSA|AA"), "{err:?} {ack}");
+    let t = finish(listener);
+    assert_eq!(t["summary"]["refused"], 6, "{t:#}");
+}
+
+#[test]
+fn the_transcript_in_memory_is_a_window_and_the_file_has_every_exchange() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.jsonl");
+    let n = baton::mllp::TRANSCRIPT_WINDOW + 200;
+    let listener = start(
+        baton(&[
+            "listen",
+            W,
+            "--port",
+            &port.to_string(),
+            "--max-messages",
+            &n.to_string(),
+            "--duration-s",
+            "120",
+            "--transcript",
+            file.to_str().unwrap(),
+            "--json",
+        ]),
+        port,
+    );
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let msg =
+        "MSH|^~\\&|LAB|L|EHR|H|20240101120000-0800||ORU^R01|X|P|2.5.1\rPID|1||1^^^H^MR||Doe\r";
+    for i in 0..n {
+        let m = msg.replace("|X|", &format!("|C{i}|"));
+        baton::mllp::write_frame(&mut s, m.as_bytes()).unwrap();
+        baton::mllp::read_frame(&mut s, &baton::mllp::Limits::default())
+            .unwrap()
+            .unwrap();
+    }
+    let t = finish(listener);
+    assert_eq!(t["summary"]["messages"], n);
+    let kept = t["exchanges"].as_array().unwrap().len();
+    assert!(
+        kept <= baton::mllp::TRANSCRIPT_WINDOW,
+        "{kept} kept in memory"
+    );
+    let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+    assert_eq!(lines, n, "every exchange streamed to the file");
+}

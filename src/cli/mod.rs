@@ -338,6 +338,14 @@ pub struct NetArgs {
     /// Capture every exchange into this session of the workspace.
     #[arg(long)]
     session: Option<String>,
+    /// listen, relay: serve at most this many connections at once; more are
+    /// refused and recorded.
+    #[arg(long, default_value_t = baton::mllp::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// listen, relay: write every exchange to this file as it happens, one
+    /// JSON object a line (the output keeps the newest 1,000).
+    #[arg(long)]
+    transcript: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -1539,12 +1547,22 @@ fn cmd_listen(
         duration: stop.duration_s.map(std::time::Duration::from_secs),
         forward: forward.map(|t| (t, net.send_options(true))),
         receiver_only,
+        max_connections: net.max_connections,
     };
     if let Some(name) = &net.session {
         baton::session::check_name(name)?;
     }
+    let stream: Option<std::sync::Mutex<Box<dyn Write + Send>>> = match &net.transcript {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .with_context(|| format!("cannot write the transcript {}", p.display()))?;
+            Some(std::sync::Mutex::new(Box::new(std::io::BufWriter::new(f))))
+        }
+        None => None,
+    };
     let live = std::sync::Arc::new(baton::mllp::Live {
         capture: net.session.clone().map(|n| (ws.root.clone(), n)),
+        stream,
         ..Default::default()
     });
     baton::mllp::listen(ws, listener, options, live.clone())?;
@@ -1553,11 +1571,57 @@ fn cmd_listen(
         .lock()
         .map(|t| t.clone())
         .unwrap_or_default();
+    let totals = live.totals.lock().map(|t| t.clone()).unwrap_or_default();
     if !json {
+        if totals.exchanges > t.len() {
+            say!(
+                "(the newest {} of {} exchanges; --transcript or --session keeps every one)",
+                t.len(),
+                totals.exchanges
+            );
+        }
         for e in &t {
             print_exchange(e)?;
         }
     }
-    print_summary(&t, json)?;
-    Ok(u8::from(t.iter().any(|e| e.error.is_some())))
+    print_totals(&t, &totals, json)?;
+    Ok(u8::from(totals.errors > 0))
+}
+
+/// The summary of a listener: totals over every exchange, not only the window.
+fn print_totals(
+    t: &[baton::mllp::Exchange],
+    totals: &baton::mllp::Totals,
+    json: bool,
+) -> Result<()> {
+    let lat = baton::mllp::totals_latency(totals);
+    if json {
+        let (p50, p95, max) = lat.unwrap_or((0, 0, 0));
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "exchanges": t,
+                "summary": { "messages": totals.exchanges, "errors": totals.errors, "mismatches": totals.mismatches, "refused": totals.refused, "latency_us": { "p50": p50, "p95": p95, "max": max } }
+            }))?
+        );
+    } else {
+        let lat = lat
+            .map(|(a, b, c)| {
+                format!(
+                    "; latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                    a as f64 / 1e3,
+                    b as f64 / 1e3,
+                    c as f64 / 1e3
+                )
+            })
+            .unwrap_or_default();
+        say!(
+            "{} exchanges, {} errors ({} connections refused), {} disagreements with Baton's receipt{lat}",
+            totals.exchanges,
+            totals.errors,
+            totals.refused,
+            totals.mismatches
+        );
+    }
+    Ok(())
 }

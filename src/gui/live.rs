@@ -76,6 +76,7 @@ impl LiveState {
             )
         });
         let options = mllp::ListenOptions {
+            max_connections: mllp::DEFAULT_MAX_CONNECTIONS,
             ack_mode: mllp::AckMode::Original,
             limits: mllp::Limits::default(),
             max_messages: None,
