@@ -61,7 +61,8 @@ pub struct DiffRow {
     /// Where the value ended up, when not at `path`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<Path>,
-    pub name: String,
+    /// Borrowed from the dictionary for a plain field: no copy per row.
+    pub name: std::borrow::Cow<'static, str>,
     pub source: Option<String>,
     pub mapped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,7 +101,6 @@ fn spans(a: Option<&str>, b: Option<&str>) -> Vec<Span> {
 
 /// Diffs two messages field by field (every populated field of either).
 pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
-    let dict = names::dictionary();
     // Every populated field of each side, by path: one pass each, no search.
     let fa = a.populated_fields();
     let fb = b.populated_fields();
@@ -118,7 +118,7 @@ pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
             let y = in_b.get(p).copied();
             let p = p.clone();
             DiffRow {
-                name: dict.path_name(&p),
+                name: names::name_of(&p),
                 source: x.map(str::to_string),
                 mapped: y.map(str::to_string),
                 expected: None,
@@ -226,7 +226,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
             DiffRow {
                 path: f.path.clone(),
                 target,
-                name: f.name.to_string(),
+                name: f.name.clone(),
                 source: f.source.as_deref().map(str::to_string),
                 mapped: f.mapped.as_deref().map(str::to_string),
                 expected: exp.clone().flatten(),

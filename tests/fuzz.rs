@@ -79,16 +79,49 @@ impl Rng {
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"|", b"^", b"~", b"\\", b"&", b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\x00", b"\xff",
-    b"MSH|^~\\&|", b"\\X0D0A\\", b"\\T\\", b"\\", b"\"\"", b"4000000000",
-    b"9223372036854775807", b"-1", b"99999", b"OBX[10001]-5", b"PID-4000000000",
-    b"ZZZ|", b"<NOT>", b"</NOT>", b"[[rule]]", b"[[field]]", b"= \"", b"\xc3\xbc",
-    b"\xe2\x80", b"[*]", b".0", b"+9999",
+    b"|",
+    b"^",
+    b"~",
+    b"\\",
+    b"&",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\x0b",
+    b"\x1c",
+    b"\x00",
+    b"\xff",
+    b"MSH|^~\\&|",
+    b"\\X0D0A\\",
+    b"\\T\\",
+    b"\\",
+    b"\"\"",
+    b"4000000000",
+    b"9223372036854775807",
+    b"-1",
+    b"99999",
+    b"OBX[10001]-5",
+    b"PID-4000000000",
+    b"ZZZ|",
+    b"<NOT>",
+    b"</NOT>",
+    b"[[rule]]",
+    b"[[field]]",
+    b"= \"",
+    b"\xc3\xbc",
+    b"\xe2\x80",
+    b"[*]",
+    b".0",
+    b"+9999",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], base: &[u8]) -> Vec<u8> {
@@ -389,7 +422,11 @@ fn a_short_fuzzing_pass_finds_nothing() {
             *c = (*t, input.clone());
         }
         if let Err(e) = check(&core, *t, &input, &beat) {
-            found.push(format!("{} ({}): {e}", keep(*t, &input).display(), t.name()));
+            found.push(format!(
+                "{} ({}): {e}",
+                keep(*t, &input).display(),
+                t.name()
+            ));
         }
         runs += 1;
     }

@@ -158,7 +158,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     }
                 });
                 row.col(|ui| {
-                    ui.add(egui::Label::new(&r.name).truncate());
+                    ui.add(egui::Label::new(r.name.as_ref()).truncate());
                 });
                 row.col(|ui| {
                     let v = shown(r.source.as_deref().unwrap_or(""));

@@ -342,7 +342,7 @@ fn scenario_of(r: &ScenarioResult, mask: bool, masker: &Masker) -> ReportScenari
                 let phi = masker.is_phi(&row.path);
                 ReportField {
                     path: row.path.to_string(),
-                    name: row.name.clone(),
+                    name: row.name.to_string(),
                     source: field(&row.path, row.source.as_deref()),
                     mapped: field(
                         row.target.as_ref().unwrap_or(&row.path),
