@@ -344,6 +344,38 @@ pub struct Totals {
     pub latencies_us: Vec<u64>,
 }
 
+impl Totals {
+    /// Counts one exchange.
+    pub fn add(&mut self, e: &Exchange) {
+        self.exchanges += 1;
+        self.errors += usize::from(e.error.is_some());
+        self.mismatches += usize::from(e.mismatch);
+        if e.error.is_none() && e.latency_us > 0 {
+            self.latencies_us.push(e.latency_us);
+        }
+    }
+}
+
+impl Exchange {
+    /// An exchange that failed before any message: what went wrong, with whom.
+    pub fn failed(leg: &str, peer: String, error: String) -> Exchange {
+        Exchange {
+            leg: leg.into(),
+            peer,
+            label: String::new(),
+            message: String::new(),
+            ack: String::new(),
+            ack_code: String::new(),
+            predicted: String::new(),
+            mismatch: false,
+            latency_us: 0,
+            retries: 0,
+            error: Some(error),
+            garbage_bytes: 0,
+        }
+    }
+}
+
 /// Live counters a window can show while listening.
 #[derive(Default)]
 pub struct Live {
@@ -417,20 +449,7 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
                     live.errors.fetch_add(1, Ordering::Relaxed);
                     record(
                         live,
-                        Exchange {
-                            leg: "listen".into(),
-                            peer: peer.to_string(),
-                            label: String::new(),
-                            message: String::new(),
-                            ack: String::new(),
-                            ack_code: String::new(),
-                            predicted: String::new(),
-                            mismatch: false,
-                            latency_us: 0,
-                            retries: 0,
-                            error: Some(e.to_string()),
-                            garbage_bytes: 0,
-                        },
+                        Exchange::failed("listen", peer.to_string(), e.to_string()),
                     );
                     if let FrameError::TooLarge { .. } = e {
                         let _ = write_frame(&mut writer, commit_ack("", "AR").as_bytes());
@@ -568,12 +587,7 @@ fn record(live: &Live, mut e: Exchange) {
         }
     }
     if let Ok(mut t) = live.totals.lock() {
-        t.exchanges += 1;
-        t.errors += usize::from(e.error.is_some());
-        t.mismatches += usize::from(e.mismatch);
-        if e.error.is_none() && e.latency_us > 0 {
-            t.latencies_us.push(e.latency_us);
-        }
+        t.add(&e);
     }
     cut(&mut e.message);
     cut(&mut e.ack);
@@ -625,24 +639,15 @@ pub fn listen(
                     }
                     record(
                         &live,
-                        Exchange {
-                            leg: "listen".into(),
-                            peer: peer.to_string(),
-                            label: String::new(),
-                            message: String::new(),
-                            ack: String::new(),
-                            ack_code: String::new(),
-                            predicted: String::new(),
-                            mismatch: false,
-                            latency_us: 0,
-                            retries: 0,
-                            error: Some(format!(
+                        Exchange::failed(
+                            "listen",
+                            peer.to_string(),
+                            format!(
                                 "connection refused: {} already open (at most {})",
                                 threads.len(),
                                 o.max_connections
-                            )),
-                            garbage_bytes: 0,
-                        },
+                            ),
+                        ),
                     );
                     continue;
                 }

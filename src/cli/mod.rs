@@ -1456,35 +1456,11 @@ fn print_exchange(e: &baton::mllp::Exchange) -> Result<()> {
 }
 
 fn print_summary(t: &[baton::mllp::Exchange], json: bool) -> Result<()> {
-    let errors = t.iter().filter(|e| e.error.is_some()).count();
-    let mismatches = t.iter().filter(|e| e.mismatch).count();
-    let lat = baton::mllp::latency_summary(t);
-    if json {
-        let (p50, p95, max) = lat.unwrap_or((0, 0, 0));
-        say!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "exchanges": t,
-                "summary": { "messages": t.len(), "errors": errors, "mismatches": mismatches, "latency_us": { "p50": p50, "p95": p95, "max": max } }
-            }))?
-        );
-    } else {
-        let lat = lat
-            .map(|(a, b, c)| {
-                format!(
-                    "; latency p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-                    a as f64 / 1e3,
-                    b as f64 / 1e3,
-                    c as f64 / 1e3
-                )
-            })
-            .unwrap_or_default();
-        say!(
-            "{} exchanges, {errors} errors, {mismatches} disagreements with Baton's receipt{lat}",
-            t.len()
-        );
+    let mut totals = baton::mllp::Totals::default();
+    for e in t {
+        totals.add(e);
     }
-    Ok(())
+    print_totals(t, &totals, json)
 }
 
 fn cmd_send(

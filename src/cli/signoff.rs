@@ -46,6 +46,14 @@ pub enum SignersAction {
     },
 }
 
+/// The register at `path`, or the exit code (2) after saying why it cannot be read.
+fn read_register(path: &Path) -> Result<Signers, u8> {
+    Signers::read(path).map_err(|e| {
+        eprintln!("baton: {e}");
+        2
+    })
+}
+
 fn side_of(s: SideArg) -> baton::Side {
     match s {
         SideArg::Sender => baton::Side::Sender,
@@ -71,12 +79,9 @@ pub fn cmd_signers(action: SignersAction) -> Result<u8> {
     match action {
         SignersAction::List { workspace } => {
             let path = Signers::path(&workspace);
-            let s = match Signers::read(&path) {
+            let s = match read_register(&path) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("baton: {e}");
-                    return Ok(2);
-                }
+                Err(code) => return Ok(code),
             };
             if s.signer.is_empty() {
                 say!("no registered signers in {}", path.display());
@@ -121,12 +126,9 @@ pub fn cmd_signers(action: SignersAction) -> Result<u8> {
                 }
             };
             let path = Signers::path(&workspace);
-            let mut s = match Signers::read(&path) {
+            let mut s = match read_register(&path) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("baton: {e}");
-                    return Ok(2);
-                }
+                Err(code) => return Ok(code),
             };
             let signer = Signer {
                 name,
@@ -159,12 +161,9 @@ pub fn cmd_signers(action: SignersAction) -> Result<u8> {
             by,
         } => {
             let path = Signers::path(&workspace);
-            let mut s = match Signers::read(&path) {
+            let mut s = match read_register(&path) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("baton: {e}");
-                    return Ok(2);
-                }
+                Err(code) => return Ok(code),
             };
             let n = s.revoke(&name, key.as_deref(), &by, &baton::session::now_rfc3339());
             if n == 0 {

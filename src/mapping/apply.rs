@@ -873,9 +873,9 @@ fn normalise_time(
     })
 }
 
-/// The UTC offset (minutes) a local date and time is read at in a zone.
-fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> {
-    let dt = jiff::civil::DateTime::new(
+/// A timestamp as a civil date and time (hour, minute, second 0 when not given).
+fn civil(ts: &Timestamp) -> Option<jiff::civil::DateTime> {
+    jiff::civil::DateTime::new(
         i16::try_from(ts.year).ok()?,
         i8::try_from(ts.month?).ok()?,
         i8::try_from(ts.day?).ok()?,
@@ -884,7 +884,12 @@ fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> 
         i8::try_from(ts.second.unwrap_or(0)).ok()?,
         0,
     )
-    .ok()?;
+    .ok()
+}
+
+/// The UTC offset (minutes) a local date and time is read at in a zone.
+fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> {
+    let dt = civil(ts)?;
     // RFC 5545's "compatible" choice: a time in a gap is read with the
     // offset before the gap, a time in an overlap with the earlier offset.
     let instant = tz.to_ambiguous_zoned(dt).compatible().ok()?.timestamp();
@@ -895,16 +900,9 @@ fn zone_offset_at_civil(tz: &jiff::tz::TimeZone, ts: &Timestamp) -> Option<i32> 
 /// The UTC offset (minutes) a zone has at the instant `ts` (at `from`) names.
 fn zone_offset_at_instant(tz: &jiff::tz::TimeZone, ts: &Timestamp, from: i32) -> Option<i32> {
     let utc = ts.to_offset(0, Some(from));
-    let dt = jiff::civil::DateTime::new(
-        i16::try_from(utc.year).ok()?,
-        i8::try_from(utc.month?).ok()?,
-        i8::try_from(utc.day?).ok()?,
-        i8::try_from(utc.hour.unwrap_or(0)).ok()?,
-        i8::try_from(utc.minute.unwrap_or(0)).ok()?,
-        i8::try_from(utc.second.unwrap_or(0)).ok()?,
-        0,
-    )
-    .ok()?;
-    let instant = dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    let instant = civil(&utc)?
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?
+        .timestamp();
     Some(tz.to_offset(instant).seconds() / 60)
 }

@@ -366,10 +366,37 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
     let p = c.profile;
     let m = c.msg;
     let dict = names::dictionary();
-    let mut by_segment: FxHashMap<SegName, Vec<&FieldSpec>> = FxHashMap::default();
-    for f in &p.fields {
-        by_segment.entry(f.path.segment).or_default().push(f);
+    // Per segment name, once: the field-level rule of each field number, and
+    // the component- or repetition-level rules under it.
+    struct Rules<'a> {
+        fields: Vec<Option<&'a FieldSpec>>,
+        parts: Vec<Vec<&'a FieldSpec>>,
+        last_required: usize,
     }
+    let mut by_segment: FxHashMap<SegName, Rules> = FxHashMap::default();
+    for f in &p.fields {
+        let r = by_segment.entry(f.path.segment).or_insert_with(|| Rules {
+            fields: Vec::new(),
+            parts: Vec::new(),
+            last_required: dict
+                .fields_of(&f.path.segment)
+                .iter()
+                .rposition(|d| d.as_ref().is_some_and(|d| d.required))
+                .map_or(0, |i| i + 1),
+        });
+        let n = f.path.field_number;
+        if r.fields.len() < n {
+            r.fields.resize(n, None);
+            r.parts.resize(n, Vec::new());
+        }
+        if f.path.component_number.is_none() && f.path.repetition_number.is_none() {
+            r.fields[n - 1] = Some(f);
+        } else {
+            r.parts[n - 1].push(f);
+        }
+    }
+    // The last field the standard requires, per segment the profile does not list.
+    let mut last_required: FxHashMap<SegName, usize> = FxHashMap::default();
     for (index, (seg, place)) in m.segments.iter().zip(places).enumerate() {
         let unlisted = match place.status {
             Status::Listed(s) if s.usage == Usage::X => continue,
@@ -377,30 +404,33 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             Status::Standard => Unlisted::Accept,
             Status::Unknown => continue,
         };
-        let specs = by_segment.get(&seg.name).map(Vec::as_slice).unwrap_or(&[]);
+        let (fields, parts, required_to): (&[Option<&FieldSpec>], &[Vec<&FieldSpec>], usize) =
+            match by_segment.get(&seg.name) {
+                Some(r) => (&r.fields, &r.parts, r.last_required),
+                None => {
+                    let n = *last_required.entry(seg.name).or_insert_with(|| {
+                        dict.fields_of(&seg.name)
+                            .iter()
+                            .rposition(|d| d.as_ref().is_some_and(|d| d.required))
+                            .map_or(0, |i| i + 1)
+                    });
+                    (&[], &[], n)
+                }
+            };
         let standard = dict.fields_of(&seg.name);
-        let last_required = standard
-            .iter()
-            .rposition(|d| d.as_ref().is_some_and(|d| d.required))
-            .map_or(0, |i| i + 1);
-        let last_listed = specs.iter().map(|f| f.path.field_number).max().unwrap_or(0);
-        let count = seg.fields.len().max(last_required).max(last_listed);
+        let count = seg.fields.len().max(required_to).max(fields.len());
         for number in 1..=count {
             if seg.name == "MSH" && number <= 2 {
                 continue;
             }
             let def = standard.get(number - 1).and_then(Option::as_ref);
-            let listed = specs.iter().find(|f| {
-                f.path.field_number == number
-                    && f.path.component_number.is_none()
-                    && f.path.repetition_number.is_none()
-            });
-            let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
+            let listed = fields.get(number - 1).copied().flatten();
+            let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
             let spec = match listed {
                 Some(f) => Spec::listed(f, def),
                 None => {
-                    let listed_any = specs.iter().any(|f| f.path.field_number == number);
-                    if populated && unlisted != Unlisted::Accept && !listed_any {
+                    let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
+                    if populated && unlisted != Unlisted::Accept && parts.is_empty() {
                         unlisted_field(c, seg.name, place.occurrence, number, unlisted);
                         continue;
                     }
@@ -411,10 +441,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 }
             };
             check_field(c, &spec, place.occurrence, index);
-            for f in specs.iter().filter(|f| {
-                f.path.field_number == number
-                    && (f.path.component_number.is_some() || f.path.repetition_number.is_some())
-            }) {
+            for f in parts {
                 check_field(c, &Spec::listed(f, None), place.occurrence, index);
             }
         }
