@@ -238,7 +238,18 @@ impl Step {
                 out.extend(std::iter::repeat_n(*c, n.saturating_sub(len)));
                 out
             }
-            Step::Replace(p, w) => p.0.replace_all(v, w.as_str()).into_owned(),
+            // A pattern that backtracks past the engine's limit on this value
+            // is a located mapping finding, never a panic.
+            Step::Replace(p, w) => {
+                p.0.try_replacen(v, 0, w.as_str())
+                    .map_err(|e| {
+                        format!(
+                            "`replace` pattern `{}` could not run on this value: {e}",
+                            p.0.as_str()
+                        )
+                    })?
+                    .into_owned()
+            }
             Step::AfterLast(s) => v.rsplit_once(s.as_str()).map_or(v, |(_, b)| b).to_string(),
             Step::BeforeLast(s) => v.rsplit_once(s.as_str()).map_or(v, |(a, _)| a).to_string(),
             Step::Prepend(s) => format!("{s}{v}"),
@@ -311,5 +322,14 @@ mod tests {
             assert!(step(bad).is_err(), "{bad} should fail");
         }
         assert!(step("{ lookup = \"p\", default = \"X\" }").is_ok());
+    }
+
+    #[test]
+    fn a_pattern_that_backtracks_without_end_is_an_error_not_a_panic() {
+        let t = Tables::default();
+        // Lookarounds inside a repetition: the backtracking engine gives up past its limit.
+        let s = step("{ replace = '((?=a)a+)+(?=b)', with = \"\" }").unwrap();
+        let e = s.run(&"a".repeat(40), &t).unwrap_err();
+        assert!(e.contains("could not run on this value"), "{e}");
     }
 }
