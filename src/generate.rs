@@ -131,6 +131,9 @@ fn finding(p: &Path, code: u16, side: Option<&str>) -> String {
     s
 }
 
+/// The most repetitions a generated scenario writes.
+const MAX_GENERATED_REPETITIONS: usize = 100;
+
 /// Generates scenarios for one handoff. The base message is the input of the
 /// handoff's first happy scenario whose receipt is expected to be AA.
 pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, String> {
@@ -329,8 +332,11 @@ pub fn generate(ws: &Workspace, handoff: &Handoff) -> Result<Vec<Generated>, Str
                 finding(&p, 102, None),
             );
         }
-        // Repetitions beyond the receiver's maximum.
-        if let Some(n) = spec.max_repetitions
+        // Repetitions beyond the receiver's maximum (a bounded maximum only:
+        // `*` in an imported profile is no limit to test).
+        if let Some(n) = spec
+            .max_repetitions
+            .filter(|n| *n < MAX_GENERATED_REPETITIONS)
             && p.component_number.is_none()
             && let Some(v) = c.base.get(&p).map(|v| {
                 v.split(c.base.delimiters.repetition)

@@ -80,6 +80,15 @@ fn max_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
     }
 }
 
+/// A field's `Max`: `*` says "repeats without limit" on purpose, which is not
+/// silence (silence would mean the standard's repetitions).
+fn repetitions_attr(n: Node, unmapped: &mut Vec<String>) -> Option<usize> {
+    match n.attribute("Max") {
+        Some("*") => Some(usize::MAX),
+        _ => max_attr(n, "Max", unmapped).filter(|m| *m > 0),
+    }
+}
+
 /// `Length`: a positive number, or `NA`.
 fn length_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
     match n.attribute(name) {
@@ -94,6 +103,7 @@ fn length_of(s: Option<&str>) -> Option<usize> {
     s.filter(|v| *v != "NA")
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
+        .map(|n: usize| n.min(crate::profile::MAX_LENGTH))
 }
 
 /// Usage C with no predicate Baton can evaluate is read as optional.
@@ -302,7 +312,7 @@ fn import_mwb(root: Node) -> Imported {
             );
             spec.data_type = f.attribute("Datatype").map(str::to_string);
             spec.max_length = length_attr(f, "Length", &mut unmapped);
-            spec.max_repetitions = max_attr(f, "Max", &mut unmapped);
+            spec.max_repetitions = repetitions_attr(f, &mut unmapped);
             if let Some(t) = f.attribute("Table") {
                 unmapped.push(format!(
                     "{path}: table {t} is named but its codes are not in the profile; not checked"
@@ -480,7 +490,7 @@ fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Im
                 .or_else(|| Some(flavour.to_string()));
             spec.max_length = length_of(f.attribute("MaxLength"));
             spec.max_length_severity = Some(Severity::Warning);
-            spec.max_repetitions = max_of(f.attribute("Max")).filter(|m| *m > 0);
+            spec.max_repetitions = repetitions_attr(f, &mut unmapped);
             if f.attribute("Max") == Some("0") {
                 spec.usage = Usage::X;
             }

@@ -186,3 +186,51 @@ fn generated_expectations_follow_what_the_rules_do() {
         assert!(unmet.is_empty(), "{}: {unmet:#?}", r.scenario);
     }
 }
+
+#[test]
+fn generate_never_allocates_on_a_number_an_imported_profile_states() {
+    let ws = common::MiniWorkspace::new(common::MINI_SENDER, common::MINI_RECEIVER, "", "");
+    let root = ws.dir.path();
+    // A Messaging Workbench receiver: PID-3 repeats without limit (`*`) and
+    // PID-5 states an absurd length.
+    std::fs::write(
+        root.join("receiver.xml"),
+        "<?xml version=\"1.0\"?><HL7v2xConformanceProfile HL7Version=\"2.5.1\"><MetaData Name=\"R\"/>\
+         <HL7v2xStaticDef MsgType=\"ADT\" EventType=\"A08\" Role=\"Receiver\">\
+         <Segment Name=\"PID\" Usage=\"R\" Min=\"1\" Max=\"1\">\
+         <Field Usage=\"O\" Datatype=\"SI\"/><Field Usage=\"O\" Datatype=\"CX\"/>\
+         <Field Usage=\"R\" Datatype=\"CX\" Max=\"*\"/><Field Usage=\"O\" Datatype=\"CX\"/>\
+         <Field Usage=\"R\" Datatype=\"XPN\" Length=\"9223372036854775807\"/></Segment>\
+         </HL7v2xStaticDef></HL7v2xConformanceProfile>",
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(root.join("baton.toml"))
+        .unwrap()
+        .replace("receiver.toml", "receiver.xml");
+    std::fs::write(root.join("baton.toml"), manifest).unwrap();
+    std::fs::write(
+        root.join("base.hl7"),
+        "MSH|^~\\&|A|B|C|D|20240101120000+0000||ADT^A08|1|P|2.5.1\rEVN||20240101\rPID|1||123^^^H^MR||Doe^Jo\rPV1|1|O\r",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("scenarios/happy.toml"),
+        "name = \"h\"\nkind = \"happy\"\nhandoff = \"h\"\ninput = \"../base.hl7\"\n[expect]\nack = \"AA\"\n",
+    )
+    .unwrap();
+    let w = ws.load();
+    let pid3 = w.handoffs[0]
+        .receiver
+        .fields
+        .iter()
+        .find(|f| f.path.to_string() == "PID-3")
+        .unwrap();
+    assert_eq!(pid3.max_repetitions, Some(usize::MAX), "`*` is no silence");
+    let g = generate::generate(&w, &w.handoffs[0]).unwrap();
+    assert!(!g.iter().any(|x| x.id.contains("extra-reps-pid-3")));
+    let long = g
+        .iter()
+        .find(|x| x.id.contains("len-over-max-pid-5"))
+        .unwrap();
+    assert!(long.toml.len() < 3_000_000, "bounded by the length limit");
+}
