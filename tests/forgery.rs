@@ -356,6 +356,11 @@ const PLANTED: &[(&str, &str, &[&str])] = &[
         &["zeb@example.net", "5557788"],
     ),
     ("PID-19", "987-65-4321", &["987-65-4321"]),
+    (
+        "PID-14",
+        "^NET^Internet^https://zeb.example.net/10.20.30.40",
+        &["zeb.example.net", "10.20.30.40"],
+    ),
     ("PID-3", "MRNZQ55501^^^NORTHGATE^MR", &["MRNZQ55501"]),
     ("PID-18", "ACCTZQ7781", &["ACCTZQ7781"]),
     ("PID-7", "19510627", &["19510627"]),
