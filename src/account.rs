@@ -28,14 +28,7 @@ struct Places(FxHashMap<(SegName, u32), usize>);
 
 impl Places {
     fn of(m: &Message) -> Places {
-        let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
-        let mut map = FxHashMap::default();
-        for (i, s) in m.segments.iter().enumerate() {
-            let n = counts.entry(s.name).or_default();
-            *n += 1;
-            map.insert((s.name, *n), i);
-        }
-        Places(map)
+        Places(m.positions())
     }
 
     /// The raw field at a field key, shared; `None` when absent or empty.
@@ -149,26 +142,8 @@ pub(crate) fn account(
             *slot = Some(ti);
         }
     }
-    let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
-    let target_occurrence: Vec<u32> = target
-        .segments
-        .iter()
-        .map(|s| {
-            let n = counts.entry(s.name).or_default();
-            *n += 1;
-            *n
-        })
-        .collect();
-    let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
-    let source_occurrence: Vec<u32> = source
-        .segments
-        .iter()
-        .map(|s| {
-            let n = counts.entry(s.name).or_default();
-            *n += 1;
-            *n
-        })
-        .collect();
+    let target_occurrence = target.occurrences();
+    let source_occurrence = source.occurrences();
     let view = View {
         source,
         source_occurrence,

@@ -482,8 +482,9 @@ pub fn sign(
     comment: &str,
     results: &[ScenarioResult],
     register_first_use: bool,
-) -> Result<Record, SessionError> {
+) -> Result<Signed, SessionError> {
     let key = signing_key(&by.name)?;
+    let mut registered = false;
     let public = hex(key.verifying_key().as_bytes());
     let register = crate::signers::Signers::path(&ws.root);
     let mut signers = crate::signers::Signers::read(&register)
@@ -532,11 +533,12 @@ pub fn sign(
                 })
                 .map_err(Box::new)?;
             signers.save(&register).map_err(Box::new)?;
+            registered = true;
         }
     }
     let digest = content_digest(&ws.files, &summaries(results));
     let sig = key.sign(&signoff_message(&by, decision, comment, &digest));
-    append(
+    let record = append(
         &ws.root,
         session,
         Event::Signoff {
@@ -547,7 +549,21 @@ pub fn sign(
             public_key: public,
             signature: hex(&sig.to_bytes()),
         },
-    )
+    )?;
+    Ok(Signed {
+        record,
+        registered_on_first_use: registered,
+        signers,
+    })
+}
+
+/// What signing did: the record, whether the key was registered on first
+/// use, and the register as it now stands.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub record: Record,
+    pub registered_on_first_use: bool,
+    pub signers: crate::signers::Signers,
 }
 
 /// A sign-off's standing against the current content.

@@ -146,14 +146,7 @@ impl Validator {
         let (redacted_msg, redacted) = redact(msg, &self.redact);
         let m = redacted_msg.as_ref().unwrap_or(msg);
         // Where each segment occurrence stands, once: locating a finding is no search.
-        let mut positions: rustc_hash::FxHashMap<(crate::hl7::SegName, u32), usize> =
-            Default::default();
-        let mut counts: rustc_hash::FxHashMap<crate::hl7::SegName, u32> = Default::default();
-        for (i, s) in m.segments.iter().enumerate() {
-            let n = counts.entry(s.name).or_default();
-            *n += 1;
-            positions.insert((s.name, *n), i);
-        }
+        let positions = m.positions();
         let findings = profile::check(&self.profile, &self.tables, m)
             .findings
             .into_iter()

@@ -405,6 +405,15 @@ pub enum SideArg {
     Receiver,
 }
 
+impl From<SideArg> for baton::Side {
+    fn from(s: SideArg) -> baton::Side {
+        match s {
+            SideArg::Sender => baton::Side::Sender,
+            SideArg::Receiver => baton::Side::Receiver,
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum DecisionArg {
     Approve,
@@ -416,10 +425,7 @@ impl Who {
         baton::session::Person {
             name: self.name.clone(),
             role: self.role.clone(),
-            side: match self.side {
-                SideArg::Sender => baton::Side::Sender,
-                SideArg::Receiver => baton::Side::Receiver,
-            },
+            side: self.side.into(),
         }
     }
 }

@@ -54,13 +54,6 @@ fn read_register(path: &Path) -> Result<Signers, u8> {
     })
 }
 
-fn side_of(s: SideArg) -> baton::Side {
-    match s {
-        SideArg::Sender => baton::Side::Sender,
-        SideArg::Receiver => baton::Side::Receiver,
-    }
-}
-
 /// A public key given as hex or as a PEM file.
 fn public_key_hex(given: &str) -> Result<String, String> {
     let text = given.trim();
@@ -133,7 +126,7 @@ pub fn cmd_signers(action: SignersAction) -> Result<u8> {
             let signer = Signer {
                 name,
                 role,
-                side: side_of(side),
+                side: side.into(),
                 public_key: public,
                 added: baton::session::now_rfc3339(),
                 added_by: by,
@@ -198,8 +191,7 @@ pub fn cmd_sign(
         DecisionArg::Approve => baton::session::Decision::Approve,
         DecisionArg::Reject => baton::session::Decision::Reject,
     };
-    let had = Signers::read(&Signers::path(&ws.root)).unwrap_or_default();
-    let rec = match baton::session::sign(
+    let signed = match baton::session::sign(
         &ws,
         session,
         who.person(),
@@ -214,22 +206,27 @@ pub fn cmd_sign(
             return Ok(1);
         }
     };
-    let signers = Signers::read(&Signers::path(&ws.root)).unwrap_or_default();
-    if signers.signer.len() > had.signer.len() {
+    if signed.registered_on_first_use {
+        let key = match &signed.record.event {
+            baton::session::Event::Signoff { public_key, .. } => {
+                baton::signers::fingerprint(public_key)
+            }
+            _ => String::new(),
+        };
         say!(
-            "registered {}'s key {} for the {} side on first use (signers.toml: commit it with the workspace)",
+            "registered {}'s key {key} for the {} side on first use (signers.toml: commit it with the workspace)",
             who.name,
-            baton::signers::fingerprint(&baton::session::public_key_of(&who.name)?),
             who.person().side.as_str()
         );
     }
+    let signers = &signed.signers;
     let s = baton::session::load(&ws.root, session)?;
     let digest = baton::session::content_digest(&ws.files, &baton::session::summaries(&results));
     let all_met = results.iter().all(|r| r.verdict == Verdict::Met);
-    let g = baton::session::go_live(&s, &digest, all_met, &signers);
+    let g = baton::session::go_live(&s, &digest, all_met, signers);
     say!(
         "signed {} as {} ({}): {:?}",
-        rec.id,
+        signed.record.id,
         who.name,
         who.person().side.as_str(),
         decision

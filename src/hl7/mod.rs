@@ -934,20 +934,27 @@ impl Message {
     /// Every segment with its index and its 1-based occurrence among
     /// segments of the same name: `(index, segment, occurrence)`.
     pub fn segments_with_occurrence(&self) -> impl Iterator<Item = (usize, &Segment, usize)> {
-        let mut counts: Vec<(SegName, usize)> = Vec::new();
+        // A map, not a list search: many distinct segment names stay linear.
+        let mut counts: rustc_hash::FxHashMap<SegName, usize> = Default::default();
         self.segments.iter().enumerate().map(move |(i, s)| {
-            let n = match counts.iter_mut().find(|(name, _)| *name == s.name) {
-                Some((_, n)) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    counts.push((s.name, 1));
-                    1
-                }
-            };
-            (i, s, n)
+            let n = counts.entry(s.name).or_default();
+            *n += 1;
+            (i, s, *n)
         })
+    }
+
+    /// Each segment's 1-based occurrence among segments of its name, in order.
+    pub fn occurrences(&self) -> Vec<u32> {
+        self.segments_with_occurrence()
+            .map(|(_, _, n)| n as u32)
+            .collect()
+    }
+
+    /// Where each (segment, occurrence) stands in the message.
+    pub fn positions(&self) -> rustc_hash::FxHashMap<(SegName, u32), usize> {
+        self.segments_with_occurrence()
+            .map(|(i, s, n)| ((s.name, n as u32), i))
+            .collect()
     }
 
     /// Every populated field, at field level, in message order.

@@ -309,13 +309,12 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         }
     }
     // Effects name the place they end up at.
-    let mut occurrence_of_id: FxHashMap<usize, u32> = FxHashMap::default();
-    let mut counts: FxHashMap<SegName, u32> = FxHashMap::default();
-    for (s, id) in st.target.segments.iter().zip(&st.ids) {
-        let n = counts.entry(s.name).or_default();
-        *n += 1;
-        occurrence_of_id.insert(*id, *n);
-    }
+    let occurrence_of_id: FxHashMap<usize, u32> = st
+        .ids
+        .iter()
+        .copied()
+        .zip(st.target.occurrences())
+        .collect();
     for (e, id) in st.effects.iter_mut().zip(&st.effect_ids) {
         if let Some(n) = id.and_then(|id| occurrence_of_id.get(&id)) {
             e.target.segment_number = Some(*n);

@@ -111,8 +111,7 @@ pub fn verify(html_path: &Path, anchor: Option<&Signers>) -> Result<Verification
             model.content_digest
         ));
     }
-    // 4, 5. Sign-offs and the go-live verdict, recomputed.
-    let statuses = check_signoffs(&model, &digest, anchor, &mut v);
+    // 4, 5. Sign-offs and the go-live verdict, recomputed from the records.
     let records: Vec<Record> = model
         .signoffs
         .iter()
@@ -129,6 +128,7 @@ pub fn verify(html_path: &Path, anchor: Option<&Signers>) -> Result<Verification
             },
         })
         .collect();
+    let statuses = check_signoffs(&model, &records, &digest, anchor, &mut v);
     let all_met = model.scenarios.iter().all(|s| s.verdict == Verdict::Met);
     if anchor.is_some() {
         let go_live = session::go_live_from(&records, &statuses, all_met);
@@ -203,36 +203,26 @@ fn decision_of(text: &str) -> Decision {
 /// register, its status recomputed and compared with the one written.
 fn check_signoffs(
     model: &ReportModel,
+    records: &[Record],
     digest: &str,
     anchor: Option<&Signers>,
     v: &mut Verification,
 ) -> Vec<Option<SignoffStatus>> {
     let mut out = Vec::new();
-    for s in &model.signoffs {
-        let decision = decision_of(&s.decision);
-        let message = session::signoff_message(&s.by, decision, &s.comment, &s.content_digest);
-        let sig_ok = verifying_key(&s.public_key)
-            .zip(
-                session::from_hex(&s.signature)
-                    .as_deref()
-                    .and_then(signature),
-            )
-            .is_some_and(|(k, sig)| k.verify(&message, &sig).is_ok())
-            && s.decision == decision_text(decision);
+    for (s, record) in model.signoffs.iter().zip(records) {
+        // The same checks a session makes; a decision written other than
+        // `approve` / `reject` is not what was signed.
+        let known_decision = s.decision == decision_text(decision_of(&s.decision));
+        let status = match anchor {
+            Some(a) => session::signoff_status(record, digest, a),
+            None => session::signature_status(record, digest),
+        }
+        .filter(|_| known_decision)
+        .unwrap_or(SignoffStatus::Invalid);
+        let sig_ok = status != SignoffStatus::Invalid;
         let fp = crate::signers::fingerprint(&s.public_key);
         let who = describe(&s.by, &s.decision, &fp);
         let trust = anchor.map(|a| a.trust(&s.by.name, s.by.side, &s.public_key));
-        let status = match (sig_ok, trust) {
-            (false, _) => SignoffStatus::Invalid,
-            (true, Some(crate::signers::KeyTrust::Registered(_))) | (true, None) => {
-                if s.content_digest == digest {
-                    SignoffStatus::Valid
-                } else {
-                    SignoffStatus::Stale
-                }
-            }
-            (true, Some(_)) => SignoffStatus::Untrusted,
-        };
         let standing = match trust {
             Some(t) => trust_text(t),
             None => "key not checked: no register given".into(),
