@@ -1,7 +1,8 @@
 //! Frame time of the real window, headless (egui_kittest), on large inputs:
 //! a generated workspace of 10,000 scenarios, replayed, while the scenario
 //! list scrolls; and a 100,000-message file being inspected while the
-//! message list scrolls. The baseline is the same frame on the bundled
+//! message list scrolls; and the Traffic tab while a 100,000-message log
+//! replays on the background thread. The baseline is the same frame on the bundled
 //! 26-scenario workspace, in the same run.
 //!
 //! `cargo bench --bench gui_frames`
@@ -9,8 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use baton::gui::{App, Command};
+use baton::gui::{App, Command, Tab};
 use criterion::{Criterion, criterion_group, criterion_main};
+use egui_kittest::kittest::Queryable;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -110,7 +112,7 @@ fn bench(c: &mut Criterion) {
     let mut inspect = harness(PathBuf::from(BUNDLED));
     inspect
         .state_mut()
-        .command(Command::InspectFiles(vec![file]));
+        .command(Command::InspectFiles(vec![file.clone()]));
     inspect.step();
     inspect.step();
     let mut m = 0u32;
@@ -120,6 +122,27 @@ fn bench(c: &mut Criterion) {
             scroll_frame(&mut inspect, egui::pos2(150.0, 500.0), m % 40 < 20)
         })
     });
+
+    // The Traffic tab while the same 100,000 messages replay through the
+    // results handoff on every core (restarted whenever a run ends).
+    let mut traffic = harness(PathBuf::from(BUNDLED));
+    traffic.state_mut().tab = Tab::Traffic;
+    traffic.state_mut().traffic.add_logs([file.clone()]);
+    traffic.state_mut().traffic.handoff = Some("results".into());
+    traffic.step();
+    let mut t = 0u32;
+    let mut runs = 0u32;
+    g.bench_function("traffic_100000_messages_replaying", |b| {
+        b.iter(|| {
+            if traffic.state().traffic.running.is_none() {
+                traffic.get_by_label("Replay log").click();
+                runs += 1;
+            }
+            t += 1;
+            scroll_frame(&mut traffic, egui::pos2(700.0, 500.0), t % 40 < 20)
+        })
+    });
+    println!("traffic: {runs} replay runs started while measuring");
     g.finish();
 }
 

@@ -126,26 +126,6 @@ fn field_usage(u: Option<&str>, what: &str, unmapped: &mut Vec<String>) -> Usage
     }
 }
 
-fn blank_profile(name: String, side: Side, version: Option<String>, types: Vec<String>) -> Profile {
-    Profile {
-        name,
-        side,
-        system: String::new(),
-        hl7_version: version,
-        message_types: types,
-        processing_ids: Vec::new(),
-        unknown_segments: Unlisted::Accept,
-        unsupported_fields: Unlisted::Ignore,
-        timestamps_require_offset: false,
-        offset_severity: Severity::Error,
-        segments: Vec::new(),
-        fields: Vec::new(),
-        context: Vec::new(),
-        inline_tables: Tables::default(),
-        conformance: None,
-    }
-}
-
 fn field(path: Path, usage: Usage) -> FieldSpec {
     FieldSpec {
         path,
@@ -252,7 +232,7 @@ fn import_mwb(root: Node) -> Imported {
     } else {
         Side::Sender
     };
-    let mut p = blank_profile(
+    let mut p = Profile::blank(
         format!("{name} (Messaging Workbench)"),
         side,
         version,
@@ -383,7 +363,7 @@ fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Im
         .find(|n| n.has_tag_name("Segment") && n.attribute("Version").is_some())
         .and_then(|n| n.attribute("Version"))
         .map(str::to_string);
-    let mut p = blank_profile(
+    let mut p = Profile::blank(
         format!("{name} (NIST IGAMT)"),
         Side::Sender,
         version,

@@ -35,6 +35,7 @@ pub mod scenario;
 pub mod session;
 pub mod signers;
 pub mod table;
+pub mod traffic;
 pub mod validate;
 pub mod workspace;
 

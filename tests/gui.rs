@@ -501,3 +501,72 @@ fn the_fields_tab_shows_warnings_on_accepted_rows_and_rules_on_rejected_ones() {
     h.get_by_label("PID-3[1]");
     h.get_by_label_contains("DIS-MRN: HomeCare Connect stores one medical record number");
 }
+
+/// Steps frames until the Traffic tab's background run has finished.
+fn wait_for_traffic(h: &mut Harness<'static, App>) {
+    let start = Instant::now();
+    h.step();
+    while h.state().traffic.running.is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "run did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(3);
+}
+
+#[test]
+fn the_traffic_tab_replays_a_log_opens_an_example_and_learns_a_profile() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Traffic").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Traffic);
+    h.get_by_label_contains("No log yet");
+    // Without a file dialog, the path field does the job.
+    type_into(&mut h, "Log path:", "tests/data/traffic/results-day.hl7");
+    h.get_by_label("Add").click();
+    h.run_steps(2);
+    assert_eq!(h.state().traffic.logs.len(), 1);
+    // The handoff is the one for the log's message type.
+    assert_eq!(h.state().traffic.handoff.as_deref(), Some("results"));
+    h.get_by_label("Replay log").click();
+    wait_for_traffic(&mut h);
+    h.get_by_label_contains("61 messages · 0 unreadable");
+    // The field with the most rejections comes first, with its counts.
+    let first = &h.state().traffic.report.as_ref().unwrap().fields[0];
+    assert_eq!((first.path.as_str(), first.rejected), ("OBX-6", 6));
+    h.get_by_label("OBX-6").click();
+    h.run_steps(2);
+    assert_eq!(h.state().traffic.field.as_deref(), Some("OBX-6"));
+    h.get_by_label_contains("6 ×");
+    h.get_by_label_contains("message 9 · control id LAB778809");
+    // One click opens the example in the Fields tab.
+    h.query_all_by_label("Open").next().expect("Open").click();
+    wait_for_traffic(&mut h);
+    assert_eq!(h.state().tab, Tab::Fields);
+    assert_eq!(
+        h.state().selected.as_ref().map(|s| s.index),
+        Some(baton::gui::SCRATCH)
+    );
+    h.get_by_label("Message 9 of the log");
+    type_into(&mut h, "Search", "Units");
+    h.run_steps(2);
+    h.get_by_label_contains("101: OBX[2]-6 is missing");
+    // Learn a profile from the same log and preview it.
+    h.get_by_label("Traffic").click();
+    h.run_steps(2);
+    h.get_by_label("Learn profile…").click();
+    wait_for_traffic(&mut h);
+    h.get_by_label_contains("Learned from 61 messages");
+    let learned = h.state().traffic.learned.clone().expect("learned");
+    assert!(learned.profile.contains("present in 61 of 61 PID"));
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("learned.toml");
+    h.state_mut().traffic.learn_out = file.display().to_string();
+    h.get_by_label("Save profile").click();
+    h.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), learned.profile);
+}

@@ -33,6 +33,7 @@ macro_rules! workspace_or_return {
 }
 
 mod signoff;
+mod traffic;
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +61,7 @@ pub struct WindowArgs {
     /// Select this scenario (by id) when the window opens.
     #[arg(long, value_name = "ID")]
     pub select: Option<String>,
-    /// Open this tab: fields, messages, receipt, handoff, gaps, live or session.
+    /// Open this tab: fields, messages, receipt, handoff, gaps, live, traffic or session.
     #[arg(long, value_name = "TAB")]
     pub tab: Option<String>,
 }
@@ -307,6 +308,60 @@ pub enum Command {
         /// A signers.toml kept apart from the report (the trust anchor).
         #[arg(long)]
         signers: Option<PathBuf>,
+    },
+    /// Replay a message log (any number of files: CR/LF/CRLF, MLLP dumps,
+    /// FHS/BHS batches) through a handoff and count every field's outcome.
+    /// Exit 0: nothing rejected; 1: rejections or unreadable messages; 2: the
+    /// log or workspace could not be read.
+    Replay {
+        workspace: PathBuf,
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// Handoff id (needed when the workspace has more than one).
+        #[arg(long)]
+        handoff: Option<String>,
+        /// Write the aggregate as JSON to FILE, or `-` for standard output.
+        #[arg(long, value_name = "FILE")]
+        json: Option<String>,
+        /// Write a self-contained HTML page with a stacked bar per field.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Write one error scenario per distinct finding into DIR.
+        #[arg(long, value_name = "DIR")]
+        save_scenarios: Option<PathBuf>,
+        /// Worker threads (default: every core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// Do not mask patient data in the HTML page and saved scenarios.
+        #[arg(long)]
+        unmasked: bool,
+    },
+    /// Learn a profile from traffic: types, segments, fields and components
+    /// with their usage, lengths, repetitions, value sets and offsets, each
+    /// with its evidence. Exit 0: learned; 2: the logs could not be read.
+    Learn {
+        #[arg(required = true)]
+        logs: Vec<PathBuf>,
+        /// Write the profile (TOML) here; without it, it is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = SideArg::Sender)]
+        side: SideArg,
+        /// The profile's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print what was learned as JSON.
+        #[arg(long)]
+        json: bool,
+        /// A declared profile (TOML or XML): list where the traffic breaks it.
+        #[arg(long, value_name = "PROFILE")]
+        against: Option<PathBuf>,
+        /// Code tables for the declared profile's `table` references.
+        #[arg(long)]
+        tables: Option<PathBuf>,
+        /// Worker threads (default: every core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
     },
     /// Print the granular receipt (ACK) the receiver would send for a message.
     Ack {
@@ -642,6 +697,44 @@ pub fn run(command: Command) -> ExitCode {
             json,
             show_unmapped,
         ),
+        Command::Replay {
+            workspace,
+            logs,
+            handoff,
+            json,
+            html,
+            save_scenarios,
+            jobs,
+            unmasked,
+        } => traffic::cmd_replay(traffic::ReplayArgs {
+            workspace: &workspace,
+            handoff: handoff.as_deref(),
+            logs: &logs,
+            json: json.as_deref(),
+            html: html.as_deref(),
+            save_scenarios: save_scenarios.as_deref(),
+            jobs,
+            unmasked,
+        }),
+        Command::Learn {
+            logs,
+            out,
+            side,
+            name,
+            json,
+            against,
+            tables,
+            jobs,
+        } => traffic::cmd_learn(traffic::LearnArgs {
+            logs: &logs,
+            out: out.as_deref(),
+            side: side.into(),
+            name: name.as_deref(),
+            json,
+            against: against.as_deref(),
+            tables: tables.as_deref(),
+            jobs,
+        }),
         Command::Inspect { files, json } => cmd_inspect(&files, json),
         Command::Diff { a, b, json } => cmd_diff(&a, &b, json),
         Command::Ack {

@@ -38,7 +38,13 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let Some(index) = app.selected.as_ref().map(|s| s.index) else {
         return;
     };
-    let Some(h) = ws.handoff(&ws.scenarios[index].handoff) else {
+    let Some(h) = ws
+        .scenarios
+        .get(index)
+        .map(|s| s.handoff.clone())
+        .or_else(|| app.result(index).map(|r| r.handoff.clone()))
+        .and_then(|id| ws.handoff(&id))
+    else {
         return;
     };
     // The analysis is made once per workspace load and handoff, not every frame.

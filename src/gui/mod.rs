@@ -13,6 +13,7 @@ mod receipt;
 mod scenarios;
 mod signoff;
 mod style;
+pub mod traffic;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ use crate::hl7::{self, Path as FieldPath};
 use crate::replay::{self, ScenarioResult, Verdict};
 use crate::scenario::{Kind, OutcomeKind};
 use crate::workspace::Workspace;
+
+/// The selection index of the scratch result (a message from a log).
+pub const SCRATCH: usize = usize::MAX;
 
 /// What survives a restart (eframe storage).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -76,6 +80,7 @@ pub enum Tab {
     Handoff,
     Gaps,
     Live,
+    Traffic,
     Session,
 }
 
@@ -150,6 +155,11 @@ pub struct App {
     gap_cache: Option<GapCache>,
     /// The live MLLP panel.
     pub live: live::LiveState,
+    /// The Traffic tab: a log replayed through a handoff, a learned profile.
+    pub traffic: traffic::TrafficState,
+    /// A message opened from outside the workspace's scenarios (a log's
+    /// example), selected as [`SCRATCH`].
+    pub scratch: Option<Arc<ScenarioResult>>,
     /// Generated scenarios under review, and whether each is to be saved.
     pub generated: Vec<(crate::generate::Generated, bool)>,
     masker: Option<crate::report::Masker>,
@@ -206,6 +216,8 @@ impl App {
             gap_cache: None,
             generated: Vec::new(),
             live: live::LiveState::default(),
+            traffic: traffic::TrafficState::default(),
+            scratch: None,
             masker: None,
             commands: Vec::new(),
             job: None,
@@ -406,7 +418,45 @@ impl App {
     }
 
     pub fn result(&self, index: usize) -> Option<&ScenarioResult> {
+        if index == SCRATCH {
+            return self.scratch.as_deref();
+        }
         self.results.get(index).and_then(|r| r.as_deref())
+    }
+
+    /// Shows a result that is not one of the workspace's scenarios (a
+    /// message from a log) in the Fields, Messages and Receipt tabs.
+    pub fn open_scratch(&mut self, result: ScenarioResult) {
+        self.scratch = Some(Arc::new(result));
+        self.selected_field = None;
+        self.select(SCRATCH);
+    }
+
+    /// The handoff of the scenario (or scratch message) at `index`.
+    fn handoff_of(&self, index: usize) -> Option<String> {
+        match self
+            .workspace
+            .as_ref()
+            .and_then(|ws| ws.scenarios.get(index))
+        {
+            Some(s) => Some(s.handoff.clone()),
+            None => self.result(index).map(|r| r.handoff.clone()),
+        }
+    }
+
+    /// The id of the scenario (or scratch message) at `index`.
+    fn scenario_id(&self, index: usize) -> String {
+        match self
+            .workspace
+            .as_ref()
+            .and_then(|ws| ws.scenarios.get(index))
+        {
+            Some(s) => s.id.clone(),
+            None => self
+                .result(index)
+                .map(|r| r.scenario.clone())
+                .unwrap_or_default(),
+        }
     }
 
     pub fn summary(&self) -> (usize, usize, usize) {
@@ -651,6 +701,7 @@ impl App {
                 Command::ReplaySelected => {
                     let visible = self.visible_scenarios();
                     let pick = match &self.selected {
+                        Some(s) if s.index == SCRATCH => Vec::new(),
                         Some(s) => vec![s.index],
                         None => visible,
                     };
@@ -702,7 +753,7 @@ impl App {
                     ) {
                         let event = crate::session::Event::Comment {
                             by: self.person(),
-                            scenario: ws.scenarios[sel].id.clone(),
+                            scenario: self.scenario_id(sel),
                             path: self.selected_field.as_ref().map(|p| p.display_canonical()),
                             text: self.session.comment.trim().to_string(),
                         };
@@ -733,7 +784,7 @@ impl App {
                         });
                         let event = crate::session::Event::Waiver {
                             by: self.person(),
-                            scenario: ws.scenarios[sel].id.clone(),
+                            scenario: self.scenario_id(sel),
                             path: field.display_canonical(),
                             code,
                             reason: self.session.comment.trim().to_string(),
@@ -757,7 +808,7 @@ impl App {
                         .workspace
                         .clone()
                         .zip(self.selected.as_ref().map(|s| s.index))
-                        && let Some(h) = ws.handoff(&ws.scenarios[index].handoff)
+                        && let Some(h) = self.handoff_of(index).and_then(|id| ws.handoff(&id))
                     {
                         match crate::generate::generate(&ws, h) {
                             Ok(g) => {
@@ -790,7 +841,8 @@ impl App {
                                 let keep = self
                                     .selected
                                     .as_ref()
-                                    .map(|s| ws.scenarios[s.index].id.clone());
+                                    .and_then(|s| ws.scenarios.get(s.index))
+                                    .map(|s| s.id.clone());
                                 let tab = self.tab;
                                 self.generated.clear();
                                 self.open_workspace(&ws.root.clone());
@@ -815,7 +867,7 @@ impl App {
                         .workspace
                         .as_ref()
                         .zip(self.selected.as_ref())
-                        .map(|(ws, s)| ws.scenarios[s.index].handoff.clone());
+                        .and_then(|(_, s)| self.handoff_of(s.index));
                     if let (Some(ws), Some(handoff), Some(path)) =
                         (self.workspace.clone(), handoff, self.gap_selected.clone())
                     {
@@ -940,7 +992,9 @@ impl App {
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         });
-        if let Some(first) = dropped.first() {
+        if !dropped.is_empty() && self.tab == Tab::Traffic {
+            self.traffic.add_logs(dropped);
+        } else if let Some(first) = dropped.first() {
             if first.is_dir()
                 || first
                     .file_name()
@@ -957,6 +1011,7 @@ impl App {
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll();
+        traffic::poll(self);
         self.poll_session();
         self.shortcuts(&ctx);
         self.top_bar(ui);
@@ -1084,24 +1139,33 @@ impl App {
                 ui.label("Select a scenario on the left.");
                 return;
             };
-            let scenario = &ws.scenarios[index];
             let result = self.result(index).cloned();
+            let scratch = index == SCRATCH;
+            let (name, kind, description, handoff, origin) = match (ws.scenarios.get(index), &result) {
+                (Some(s), _) => (s.name.clone(), s.kind, s.description.clone(), s.handoff.clone(), s.input_origin.clone()),
+                (None, Some(r)) => (r.name.clone(), r.kind, "Not a scenario of the workspace: a message opened from a log, replayed through the handoff (no expectations).".to_string(), r.handoff.clone(), "log".to_string()),
+                (None, None) => return,
+            };
             ui.horizontal(|ui| {
-                ui.heading(&scenario.name);
-                style::kind_badge(ui, scenario.kind);
+                ui.heading(&name);
+                if !scratch {
+                    style::kind_badge(ui, kind);
+                }
                 match &result {
                     Some(r) => {
-                        style::verdict_badge(ui, Some(r.verdict));
+                        if !scratch {
+                            style::verdict_badge(ui, Some(r.verdict));
+                        }
                         style::ack_badge(ui, &r.replay.ack_code);
                     }
                     None => style::verdict_badge(ui, None),
                 }
             });
-            if !scenario.description.is_empty() {
-                ui.label(&scenario.description);
+            if !description.is_empty() {
+                ui.label(&description);
             }
-            if let Some(h) = ws.handoff(&scenario.handoff) {
-                ui.label(egui::RichText::new(format!("{} → {} · {} · {}", h.source, h.target, h.name, scenario.input_origin)).weak());
+            if let Some(h) = ws.handoff(&handoff) {
+                ui.label(egui::RichText::new(format!("{} → {} · {} · {}", h.source, h.target, h.name, origin)).weak());
             }
             if let Some(r) = &result {
                 let c = r.replay.counts;
@@ -1145,6 +1209,7 @@ impl App {
                     (Tab::Handoff, "Handoff"),
                     (Tab::Gaps, "Gaps"),
                     (Tab::Live, "Live"),
+                    (Tab::Traffic, "Traffic"),
                     (Tab::Session, "Session and sign-off"),
                 ] {
                     ui.selectable_value(&mut self.tab, tab, label);
@@ -1158,6 +1223,7 @@ impl App {
                 Tab::Handoff => handoff::ui(ui, &ws),
                 Tab::Gaps => gaps::ui(self, ui),
                 Tab::Live => live::ui(self, ui),
+                Tab::Traffic => traffic::ui(self, ui),
                 Tab::Session => signoff::ui(self, ui),
             }
         });
@@ -1216,6 +1282,7 @@ pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error>
                     "session" => Tab::Session,
                     "gaps" => Tab::Gaps,
                     "live" => Tab::Live,
+                    "traffic" => Tab::Traffic,
                     _ => Tab::Fields,
                 };
             }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct SegName([u8; 3]);
 
 impl SegName {
+    /// No segment: three spaces.
+    pub const BLANK: SegName = SegName([b' '; 3]);
+
     /// The first three characters of `name` (non-ASCII ones become `?`).
     pub fn new(name: &str) -> SegName {
         let mut b = [b' '; 3];

@@ -675,6 +675,9 @@ fn is_number(v: &str) -> bool {
 
 /// Checks a date/time value: a real calendar date, DT without a time, and
 /// the UTC offset when the profile requires one.
+/// What every finding about a missing UTC offset says.
+pub(crate) const NO_OFFSET: &str = "has no UTC offset";
+
 fn check_time(
     c: &mut Checker,
     loc: &Path,
@@ -707,7 +710,7 @@ fn check_time(
                     finding::DATA_TYPE,
                     sev,
                     format!(
-                        "{label}: timestamp `{text}` has no UTC offset (+/-ZZZZ); the {} requires one",
+                        "{label}: timestamp `{text}` {NO_OFFSET} (+/-ZZZZ); the {} requires one",
                         c.profile.side.as_str()
                     ),
                     None,

@@ -171,6 +171,27 @@ struct RawProfile {
 }
 
 impl Profile {
+    /// A profile that lists nothing: every message is checked as the standard defines it.
+    pub fn blank(name: String, side: Side, version: Option<String>, types: Vec<String>) -> Profile {
+        Profile {
+            name,
+            side,
+            system: String::new(),
+            hl7_version: version,
+            message_types: types,
+            processing_ids: Vec::new(),
+            unknown_segments: Unlisted::Accept,
+            unsupported_fields: Unlisted::Ignore,
+            timestamps_require_offset: false,
+            offset_severity: Severity::Error,
+            segments: Vec::new(),
+            fields: Vec::new(),
+            context: Vec::new(),
+            inline_tables: Tables::default(),
+            conformance: None,
+        }
+    }
+
     /// Reads and validates a profile file; table ids must exist in `tables`.
     pub fn load(path: &FsPath, text: &str, tables: &Tables) -> Result<Profile, LoadError> {
         let raw: RawProfile = parse_toml(path, text)?;
@@ -466,6 +487,7 @@ pub(crate) fn known<'a>(keys: impl Iterator<Item = &'a String>) -> String {
 }
 
 mod check;
+pub(crate) use check::NO_OFFSET;
 pub use check::{CheckResult, Ignored, check};
 pub(crate) use check::{standard_knows, structure_of};
 
