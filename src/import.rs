@@ -50,21 +50,56 @@ fn max_of(s: Option<&str>) -> Option<usize> {
     }
 }
 
-/// Where a node stands in its file: `line L`.
-fn at(n: Node) -> String {
-    let pos = n.document().text_pos_at(n.range().start);
-    format!("line {}", pos.row)
+/// Notes on what was not imported, and the line starts of the file to
+/// locate them (found by bisection, never by rescanning from the start).
+struct Notes {
+    list: Vec<String>,
+    lines: Vec<usize>,
+}
+
+impl Notes {
+    fn of(text: &str) -> Notes {
+        Notes {
+            list: Vec::new(),
+            lines: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        }
+    }
+
+    fn push(&mut self, note: String) {
+        self.list.push(note);
+    }
+
+    /// Where a node stands in its file: `line L`.
+    fn at(&self, n: Node) -> String {
+        let row = self.lines.partition_point(|&s| s <= n.range().start);
+        format!("line {row}")
+    }
+}
+
+impl std::ops::Deref for Notes {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Notes {
+    fn deref_mut(&mut self) -> &mut Vec<String> {
+        &mut self.list
+    }
 }
 
 /// A whole-number attribute; one that is not (`abc`, `-1`) is a located note, not a silent default.
-fn number_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+fn number_attr(n: Node, name: &str, unmapped: &mut Notes) -> Option<usize> {
     let v = n.attribute(name)?;
     match v.trim().parse::<usize>() {
         Ok(x) => Some(x),
         Err(_) => {
             unmapped.push(format!(
                 "{}: <{} {name}=\"{v}\"> is not a whole number; ignored",
-                at(n),
+                unmapped.at(n),
                 n.tag_name().name()
             ));
             None
@@ -73,7 +108,7 @@ fn number_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize>
 }
 
 /// `Max`: a number or `*` (unbounded).
-fn max_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+fn max_attr(n: Node, name: &str, unmapped: &mut Notes) -> Option<usize> {
     match n.attribute(name) {
         None | Some("*") | Some("") => None,
         Some(_) => number_attr(n, name, unmapped),
@@ -82,7 +117,7 @@ fn max_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
 
 /// A field's `Max`: `*` says "repeats without limit" on purpose, which is not
 /// silence (silence would mean the standard's repetitions).
-fn repetitions_attr(n: Node, unmapped: &mut Vec<String>) -> Option<usize> {
+fn repetitions_attr(n: Node, unmapped: &mut Notes) -> Option<usize> {
     match n.attribute("Max") {
         Some("*") => Some(usize::MAX),
         _ => max_attr(n, "Max", unmapped).filter(|m| *m > 0),
@@ -90,7 +125,7 @@ fn repetitions_attr(n: Node, unmapped: &mut Vec<String>) -> Option<usize> {
 }
 
 /// `Length`: a positive number, or `NA`.
-fn length_attr(n: Node, name: &str, unmapped: &mut Vec<String>) -> Option<usize> {
+fn length_attr(n: Node, name: &str, unmapped: &mut Notes) -> Option<usize> {
     match n.attribute(name) {
         None | Some("NA") | Some("") => None,
         Some(_) => number_attr(n, name, unmapped)
@@ -107,7 +142,7 @@ fn length_of(s: Option<&str>) -> Option<usize> {
 }
 
 /// Usage C with no predicate Baton can evaluate is read as optional.
-fn field_usage(u: Option<&str>, what: &str, unmapped: &mut Vec<String>) -> Usage {
+fn field_usage(u: Option<&str>, what: &str, unmapped: &mut Notes) -> Usage {
     match u.and_then(usage) {
         Some(Usage::C) => {
             unmapped.push(format!(
@@ -209,7 +244,7 @@ pub fn import_with(
 }
 
 fn import_mwb(root: Node) -> Imported {
-    let mut unmapped = Vec::new();
+    let mut unmapped = Notes::of(root.document().input_text());
     let version = root.attribute("HL7Version").map(str::to_string);
     let stat = root
         .descendants()
@@ -254,7 +289,7 @@ fn import_mwb(root: Node) -> Imported {
         if !valid_id {
             unmapped.push(format!(
                 "{}: segment `{id}` is not a segment id (three upper-case letters or digits): it and its {} field(s) are not imported",
-                at(seg),
+                unmapped.at(seg),
                 fields.len()
             ));
             continue;
@@ -266,22 +301,24 @@ fn import_mwb(root: Node) -> Imported {
             Some(m) if m < min => {
                 unmapped.push(format!(
                     "{}: segment {id} has Min={min} above Max={m}; read as at least {min}, no maximum",
-                    at(seg)
+                    unmapped.at(seg)
                 ));
                 None
             }
             other => other,
         };
         add_segment(&mut p, &mut seg_index, id, u, min, max);
+        let total = fields.len();
         for (i, f) in fields.into_iter().enumerate() {
             let Ok(path) = format!("{id}-{}", i + 1).parse::<Path>() else {
+                // One note for the whole run of fields past the limit.
                 unmapped.push(format!(
-                    "{}: {id} field {} is past the limit of {} fields and is not imported",
-                    at(f),
+                    "{}: {id} fields {}–{total} are past the limit of {} fields and are not imported",
+                    unmapped.at(f),
                     i + 1,
                     crate::hl7::path::MAX_FIELD_NUMBER
                 ));
-                continue;
+                break;
             };
             if !seen.insert(path.clone()) {
                 continue;
@@ -329,7 +366,7 @@ fn import_mwb(root: Node) -> Imported {
     Imported {
         profile: p,
         tables: Tables::default(),
-        unmapped,
+        unmapped: unmapped.list,
     }
 }
 
@@ -339,7 +376,7 @@ struct NistDatatype<'a> {
 }
 
 fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Imported, LoadError> {
-    let mut unmapped = Vec::new();
+    let mut unmapped = Notes::of(root.document().input_text());
     let name = root
         .children()
         .find(|n| n.has_tag_name("MetaData"))
@@ -546,7 +583,7 @@ fn import_nist(path: &FsPath, root: Node, read: &mut ReadCompanion) -> Result<Im
     Ok(Imported {
         profile: p,
         tables,
-        unmapped,
+        unmapped: unmapped.list,
     })
 }
 

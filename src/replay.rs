@@ -156,7 +156,12 @@ pub fn replay_text(handoff: &Handoff, tables: &Tables, text: &str) -> MessageRep
     }
 }
 
-fn unreadable(handoff: &Handoff, text: &str, problems: Vec<hl7::ParseProblem>) -> MessageReplay {
+/// The replay of text that could not be read: AR, with the problems as findings.
+pub fn unreadable(
+    handoff: &Handoff,
+    text: &str,
+    problems: Vec<hl7::ParseProblem>,
+) -> MessageReplay {
     let findings: Vec<Finding> = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)

@@ -626,3 +626,27 @@ fn a_messaging_workbench_profile_that_says_nothing_sensible_is_noted_with_its_li
             .all(|s| s.id != "pid" && s.id != "PIDX")
     );
 }
+
+#[test]
+fn fields_past_the_limit_are_one_located_note() {
+    // 32,000 fields in one segment: one note for the run, on the first one's line.
+    let fields: String = (0..32_000)
+        .map(|i| format!("<Field Name=\"F{i}\" Usage=\"O\" Datatype=\"ST\"/>\n"))
+        .collect();
+    let text = mwb(&format!(
+        "<Segment Name=\"ZZZ\" Usage=\"O\" Min=\"0\" Max=\"1\">\n{fields}</Segment>\n"
+    ));
+    let i = import::import(Path::new("p.xml"), &text).unwrap();
+    let past: Vec<&String> = i
+        .unmapped
+        .iter()
+        .filter(|u| u.contains("past the limit"))
+        .collect();
+    assert_eq!(past.len(), 1, "{past:?}");
+    assert!(
+        past[0].starts_with("line 1005: ZZZ fields 1000–32000 are past the limit of 999 fields"),
+        "{}",
+        past[0]
+    );
+    assert_eq!(i.profile.fields.len(), 999);
+}

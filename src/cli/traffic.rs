@@ -102,6 +102,14 @@ pub fn cmd_replay(a: ReplayArgs) -> Result<u8> {
         }
     };
     let secs = started.elapsed().as_secs_f64();
+    if report.messages == 0 {
+        for p in &report.log_problems {
+            let file = report.files.get(p.file).map(String::as_str).unwrap_or("");
+            eprintln!("{file}:{}:{}: {}", p.line, p.column, p.message);
+        }
+        eprintln!("baton: the logs hold no HL7 message (a message starts with an MSH segment)");
+        return Ok(2);
+    }
     let to_stdout = a.json == Some("-");
     if !to_stdout {
         print_summary(&report, secs)?;
@@ -277,6 +285,18 @@ pub fn cmd_learn(a: LearnArgs) -> Result<u8> {
         }
     };
     let secs = started.elapsed().as_secs_f64();
+    if learned.messages == learned.unreadable {
+        for p in &learned.log_problems {
+            let file = a
+                .logs
+                .get(p.file)
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            eprintln!("{file}:{}:{}: {}", p.line, p.column, p.message);
+        }
+        eprintln!("baton: the logs hold no readable HL7 message: nothing to learn from");
+        return Ok(2);
+    }
     if let Some(out) = a.out {
         baton::session::write_atomic(out, learned.profile.as_bytes())
             .with_context(|| format!("cannot write {}", out.display()))?;
@@ -328,10 +348,6 @@ pub fn cmd_learn(a: LearnArgs) -> Result<u8> {
                 .unwrap_or_default();
             say!("{file}:{}:{}: {}", p.line, p.column, p.message);
         }
-    }
-    if learned.messages == 0 {
-        eprintln!("baton: the logs hold no message");
-        return Ok(2);
     }
     Ok(0)
 }

@@ -232,6 +232,10 @@ impl Agg {
 
     fn add_message(&mut self, m: &LogMessage, standard: &Profile, opts: &LearnOptions) {
         self.messages += 1;
+        if m.skipped.is_some() {
+            self.unreadable += 1;
+            return;
+        }
         let Ok((msg, _)) = hl7::parse_one_noting(&m.text) else {
             self.unreadable += 1;
             return;

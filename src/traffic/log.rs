@@ -23,6 +23,9 @@ pub struct LogMessage {
     pub text: String,
     /// Set when the bytes were not UTF-8 and were read as Latin-1.
     pub latin1: bool,
+    /// Why the message's text is not here (too large to read): it counts as
+    /// an unreadable message.
+    pub skipped: Option<String>,
 }
 
 /// Something in a log that is not a message: located, never fatal.
@@ -168,14 +171,20 @@ impl<R: BufRead> LogReader<R> {
             self.oversized = false;
             self.current.clear();
             let line = self.current_line;
-            self.problem(
-                line,
-                1,
-                format!(
-                    "message {number} is larger than {} MiB; skipped",
-                    self.max_message / (1024 * 1024)
-                ),
+            let why = format!(
+                "message {number} is larger than {} MiB; skipped",
+                self.max_message / (1024 * 1024)
             );
+            self.problem(line, 1, why.clone());
+            self.out.push_back(LogItem::Message(LogMessage {
+                number,
+                file: self.file,
+                line,
+                offset: self.current_offset,
+                text: String::new(),
+                latin1: false,
+                skipped: Some(why),
+            }));
             return;
         }
         let bytes = std::mem::take(&mut self.current);
@@ -190,6 +199,7 @@ impl<R: BufRead> LogReader<R> {
             offset: self.current_offset,
             text,
             latin1,
+            skipped: None,
         }));
     }
 
@@ -469,8 +479,9 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0].number, 2);
+        assert_eq!(msgs.len(), 2);
+        assert!(msgs[0].skipped.is_some() && msgs[0].text.is_empty());
+        assert_eq!((msgs[1].number, msgs[1].skipped.as_deref()), (2, None));
         assert_eq!(problems[0].line, 1);
         assert!(problems[0].message.contains("message 1 is larger"));
         assert_eq!(problems.len(), 2, "{problems:?}");

@@ -315,6 +315,15 @@ pub fn handoff_for_log<'a>(ws: &'a crate::Workspace, log: &std::path::Path) -> O
 
 /// The replay of one log message, as a scenario replays it.
 pub fn replay_one(handoff: &Handoff, tables: &Tables, m: &LogMessage) -> MessageReplay {
+    if let Some(why) = &m.skipped {
+        let problem = crate::hl7::ParseProblem {
+            line: 1,
+            column: 1,
+            severity: Severity::Error,
+            message: why.clone(),
+        };
+        return replay::unreadable(handoff, "", vec![problem]);
+    }
     let mut r = replay::replay_text(handoff, tables, &m.text);
     if m.latin1 {
         r.parse_problems.insert(

@@ -114,7 +114,7 @@ pub fn save(
     let texts = fetch_messages(logs, &numbers)?;
     let mut saved = Vec::new();
     for (i, (field, finding, number)) in want.iter().enumerate() {
-        let Some(text) = texts.get(number) else {
+        let Some(text) = texts.get(number).filter(|t| !t.is_empty()) else {
             continue;
         };
         saved.push(save_one(
@@ -168,6 +168,7 @@ pub fn save_one(
             offset: 0,
             text: text.clone(),
             latin1: false,
+            skipped: None,
         },
     );
     // The same finding in the replay of the (masked) message.
