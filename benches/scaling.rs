@@ -3,7 +3,7 @@
 //! profile check with locations), diff (a message against itself with one
 //! value changed per segment) and load (a rules file with as many rules).
 //! After criterion's own report it prints, per operation, the ratio of each
-//! step to the one before: linear work gives about 2.0; every step must stay
+//! step's median to the one before: linear work gives about 2.0; every step must stay
 //! at or below 2.5.
 //!
 //! `cargo bench --bench scaling`
@@ -99,7 +99,8 @@ fn report() {
                 let p = format!("target/criterion/scaling/{op}/{n}/new/estimates.json");
                 let text = std::fs::read_to_string(p).ok()?;
                 let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-                v["mean"]["point_estimate"].as_f64()
+                // The median: one slow sample on a shared VM does not move it.
+                v["median"]["point_estimate"].as_f64()
             })
             .collect();
         let mut line = format!("  {op:<9}");

@@ -2,10 +2,12 @@
 //! fields with their byte ranges, reading and writing by path, and a
 //! serializer that gives back an unmodified message byte for byte.
 //!
-//! hl7-parser splits each segment into fields and gives their ranges; this
-//! module does the rest (message boundaries, batches, BOM, framing bytes,
-//! line endings, v2.7 truncation characters, escapes and writing), where that
-//! crate is lenient or wrong.
+//! A segment is split into fields at its field separator, keeping each
+//! field's byte range (hl7-parser did this, building every component and
+//! repetition on the way: a third of a replay's time; it stays as the peer in
+//! the benchmarks). This module also finds message boundaries, batches, BOM,
+//! framing bytes, line endings, v2.7 truncation characters, escapes, and
+//! writes messages back byte for byte.
 
 pub mod datetime;
 pub mod escape;
@@ -115,17 +117,6 @@ impl Delimiters {
                 odd.join(", ")
             )
         })
-    }
-
-    fn to_parser(self) -> hl7_parser::message::Separators {
-        hl7_parser::message::Separators {
-            field: self.field,
-            component: self.component,
-            subcomponent: self.subcomponent,
-            repetition: self.repetition,
-            escape: self.escape,
-            lenient_newlines: false,
-        }
     }
 }
 
@@ -476,7 +467,7 @@ fn finish(text: &str, b: Builder) -> Message {
     }
 }
 
-/// Reads an MSH line: delimiters, then the fields through hl7-parser.
+/// Reads an MSH line: delimiters, then the fields.
 fn parse_msh(content: &str, line_number: usize) -> Result<(Delimiters, Segment), (usize, String)> {
     let mut chars = content.char_indices().skip(3);
     let Some((_, field_sep)) = chars.next() else {
@@ -487,7 +478,7 @@ fn parse_msh(content: &str, line_number: usize) -> Result<(Delimiters, Segment),
     let delimiters =
         Delimiters::from_msh(field_sep, encoding).map_err(|m| (5, format!("bad MSH: {m}")))?;
     let mut segment = parse_segment(content, delimiters, line_number)?;
-    // hl7-parser reads `MSH|^~\&|A` as fields [`^~\&`, `A`]; HL7 counts the
+    // The split reads `MSH|^~\&|A` as fields [`^~\&`, `A`]; HL7 counts the
     // field separator itself as MSH-1.
     segment.fields.insert(
         0,
@@ -499,8 +490,7 @@ fn parse_msh(content: &str, line_number: usize) -> Result<(Delimiters, Segment),
     Ok((delimiters, segment))
 }
 
-/// Splits one segment line into fields through hl7-parser, checking that
-/// it read the whole line.
+/// Splits one segment line into fields, with their byte ranges.
 fn parse_segment(
     content: &str,
     d: Delimiters,
@@ -538,23 +528,18 @@ fn parse_segment(
             ),
         ));
     }
-    let parsed = hl7_parser::parser::parse_segment_with_separators(content, d.to_parser())
-        .map_err(|e| (1, format!("segment {name} could not be read: {e}")))?;
-    if parsed.range.end != content.len() {
-        let column = content[..parsed.range.end].chars().count() + 1;
-        return Err((
-            column,
-            format!("segment {name}: unexpected text at column {column}"),
-        ));
+    // Fields are what lies between field separators: a separator inside a
+    // value is always escaped (\F\), so a plain split reads the line whole.
+    let sep = d.field.len_utf8();
+    let mut fields = Vec::new();
+    let mut offset = 3 + sep;
+    for piece in content[offset..].split(d.field) {
+        fields.push(Field {
+            raw: piece.into(),
+            range: Some(offset..offset + piece.len()),
+        });
+        offset += piece.len() + sep;
     }
-    let fields = parsed
-        .fields
-        .iter()
-        .map(|f| Field {
-            raw: content[f.range.clone()].into(),
-            range: Some(f.range.clone()),
-        })
-        .collect();
     Ok(Segment {
         name: SegName::new(name),
         fields,
