@@ -229,6 +229,8 @@ pub(crate) fn account(
             effects,
             findings,
             source_range: sf.range.clone(),
+            expected: None,
+            differs_from_expected: false,
             path,
         });
     }
@@ -277,6 +279,8 @@ pub(crate) fn account(
             effects,
             findings,
             source_range: None,
+            expected: None,
+            differs_from_expected: false,
             path: mf.path.clone(),
         });
     }
@@ -300,6 +304,8 @@ pub(crate) fn account(
                 effects: Vec::new(),
                 findings: Vec::new(),
                 source_range: None,
+                expected: None,
+                differs_from_expected: false,
                 path: p,
             });
             out.len() - 1
@@ -430,6 +436,8 @@ fn repetition_rows(
                 effects: vec![e.clone()],
                 findings: Vec::new(),
                 source_range: None,
+                expected: None,
+                differs_from_expected: false,
                 path,
             });
             continue;
@@ -465,6 +473,8 @@ fn repetition_rows(
             effects: others,
             findings: mine,
             source_range: None,
+            expected: None,
+            differs_from_expected: false,
             path,
         });
     }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
-use crate::hl7::{self, Message, Path, names};
+use crate::hl7::{Message, Path, names};
 use crate::replay::{Outcome, ScenarioResult};
 use crate::scenario::OutcomeKind;
 
@@ -79,6 +79,9 @@ pub struct DiffRow {
     /// Mapped → expected (empty when equal or no expectation).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mapped_to_expected: Vec<Span>,
+    /// The mapped value differs from the expected message's (false when
+    /// the scenario gives no expected message).
+    pub differs_from_expected: bool,
 }
 
 fn change_of(a: Option<&str>, b: Option<&str>) -> Change {
@@ -101,65 +104,54 @@ fn spans(a: Option<&str>, b: Option<&str>) -> Vec<Span> {
 
 /// Diffs two messages field by field (every populated field of either).
 pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
-    // Every populated field of each side, by path: one pass each, no search.
+    // Every populated field of each side, keyed by a small copied key
+    // (segment, occurrence, field): one pass each, no search, no pointer
+    // chasing into the paths while hashing.
+    type Key = (crate::hl7::SegName, u32, usize);
+    let key = |p: &Path| (p.segment, p.segment_number.unwrap_or(1), p.field_number);
     let fa = a.populated_fields();
     let fb = b.populated_fields();
-    let in_a: rustc_hash::FxHashMap<&Path, &str> = fa.iter().map(|f| (&f.path, f.raw)).collect();
-    let in_b: rustc_hash::FxHashMap<&Path, &str> = fb.iter().map(|f| (&f.path, f.raw)).collect();
-    let paths: Vec<&Path> = fa
-        .iter()
-        .map(|f| &f.path)
-        .chain(fb.iter().map(|f| &f.path).filter(|p| !in_a.contains_key(p)))
-        .collect();
-    paths
-        .into_iter()
-        .map(|p| {
-            let x = in_a.get(p).copied();
-            let y = in_b.get(p).copied();
-            let p = p.clone();
-            DiffRow {
-                name: names::name_of(&p),
-                source: x.map(str::to_string),
-                mapped: y.map(str::to_string),
-                expected: None,
-                change: change_of(x, y),
-                outcome: None,
-                detail: String::new(),
-                source_to_mapped: spans(x, y),
-                mapped_to_expected: Vec::new(),
-                target: None,
-                path: p,
-            }
-        })
-        .collect()
+    let mut in_b: rustc_hash::FxHashMap<Key, usize> = rustc_hash::FxHashMap::default();
+    in_b.reserve(fb.len());
+    for (i, f) in fb.iter().enumerate() {
+        in_b.insert(key(&f.path), i);
+    }
+    let mut seen_in_b = vec![false; fb.len()];
+    let mut rows = Vec::with_capacity(fa.len().max(fb.len()));
+    let row = |p: &Path, x: Option<&str>, y: Option<&str>| DiffRow {
+        name: names::name_of(p),
+        source: x.map(str::to_string),
+        mapped: y.map(str::to_string),
+        expected: None,
+        change: change_of(x, y),
+        outcome: None,
+        detail: String::new(),
+        source_to_mapped: spans(x, y),
+        mapped_to_expected: Vec::new(),
+        differs_from_expected: false,
+        target: None,
+        path: p.clone(),
+    };
+    for f in &fa {
+        let y = in_b.get(&key(&f.path)).map(|&i| {
+            seen_in_b[i] = true;
+            fb[i].raw
+        });
+        rows.push(row(&f.path, Some(f.raw), y));
+    }
+    for (f, seen) in fb.iter().zip(seen_in_b) {
+        if !seen {
+            rows.push(row(&f.path, None, Some(f.raw)));
+        }
+    }
+    rows
 }
 
-/// The diff of a replayed scenario: one row per accounted field.
+/// The diff of a replayed scenario: one row per accounted field, then one
+/// per field only the expected message has.
 pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
-    let expected = result
-        .expected_text
-        .as_deref()
-        .and_then(|t| hl7::parse_one(t).ok());
-    // The expected message's fields by (segment, occurrence, field): no search per row.
-    let expected_fields: rustc_hash::FxHashMap<(crate::hl7::SegName, u32, usize), &str> = expected
-        .as_ref()
-        .map(|m| {
-            m.populated_fields()
-                .into_iter()
-                .map(|f| {
-                    (
-                        (
-                            f.path.segment,
-                            f.path.segment_number.unwrap_or(1),
-                            f.path.field_number,
-                        ),
-                        f.raw,
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    result
+    let has_expected = result.expected_text.is_some();
+    let mut rows: Vec<DiffRow> = result
         .replay
         .fields
         .iter()
@@ -170,18 +162,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 }
                 _ => None,
             };
-            let at = target.clone().unwrap_or_else(|| f.path.clone());
-            let exp = expected.as_ref().map(|m| {
-                let raw = if at.repetition_number.is_none() && at.component_number.is_none() {
-                    expected_fields
-                        .get(&(at.segment, at.segment_number.unwrap_or(1), at.field_number))
-                        .copied()
-                        .unwrap_or("")
-                } else {
-                    m.get(&at).unwrap_or("")
-                };
-                (!raw.is_empty()).then(|| raw.to_string())
-            });
+            let exp = has_expected.then(|| f.expected.as_deref().map(str::to_string));
             let mut detail = match &f.outcome {
                 Outcome::Accepted => String::new(),
                 Outcome::Transformed { rules, .. } => rules.join(", "),
@@ -235,12 +216,28 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 detail,
                 source_to_mapped: spans(src, map),
                 mapped_to_expected: match &exp {
-                    Some(e) => spans(map, e.as_deref()),
-                    None => Vec::new(),
+                    Some(e) if f.differs_from_expected => spans(map, e.as_deref()),
+                    _ => Vec::new(),
                 },
+                differs_from_expected: f.differs_from_expected,
             }
         })
-        .collect()
+        .collect();
+    rows.extend(result.expected_only.iter().map(|o| DiffRow {
+        path: o.path.clone(),
+        target: None,
+        name: o.name.clone(),
+        source: None,
+        mapped: None,
+        expected: Some(o.expected.clone()),
+        change: Change::Same,
+        outcome: None,
+        detail: "only in the expected message: no field of the source reaches it".into(),
+        source_to_mapped: Vec::new(),
+        mapped_to_expected: spans(None, Some(&o.expected)),
+        differs_from_expected: true,
+    }));
+    rows
 }
 
 #[cfg(test)]
@@ -270,8 +267,8 @@ mod tests {
 
     #[test]
     fn diffs_messages_by_path() {
-        let a = hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^John\r").unwrap();
-        let b = hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^Jon|||F\r").unwrap();
+        let a = crate::hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^John\r").unwrap();
+        let b = crate::hl7::parse_one("MSH|^~\\&|A\rPID|1||123||Doe^Jon|||F\r").unwrap();
         let rows = diff_messages(&a, &b);
         let by = |p: &str| {
             rows.iter()

@@ -83,6 +83,21 @@ pub struct FieldResult {
     /// Byte range of the field in the source message text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_range: Option<std::ops::Range<usize>>,
+    /// The scenario's expected message's raw value where this row's value
+    /// ended up (`None`: empty there, or no expected message).
+    pub expected: Option<Arc<str>>,
+    /// Whether the mapped value differs from the expected one (always false
+    /// when the scenario gives no expected message).
+    pub differs_from_expected: bool,
+}
+
+/// A field populated only in the scenario's expected message: no row of the
+/// account reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectedOnly {
+    pub path: Path,
+    pub name: std::borrow::Cow<'static, str>,
+    pub expected: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -248,6 +263,9 @@ pub struct ScenarioResult {
     /// The expected mapped message, when the scenario gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_text: Option<String>,
+    /// Fields only the expected message has (each differs from the mapped message).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected_only: Vec<ExpectedOnly>,
 }
 
 /// Replays one scenario of a workspace.
@@ -279,9 +297,10 @@ pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
                 ack: String::new(),
             },
             expected_text: None,
+            expected_only: Vec::new(),
         };
     };
-    let replay = match scenario.prepared_input() {
+    let mut replay = match scenario.prepared_input() {
         Ok(text) => replay_text(handoff, &ws.tables, &text),
         Err(e) => unreadable(
             handoff,
@@ -294,7 +313,11 @@ pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
             }],
         ),
     };
-    let checks = check_expectations(scenario, &replay);
+    let expected_only = match scenario.expected_message.as_deref().map(hl7::parse_one) {
+        Some(Ok(expected)) => compare_expected(&mut replay, &expected),
+        _ => Vec::new(),
+    };
+    let checks = check_expectations(scenario, &replay, &expected_only);
     let verdict = if checks.iter().all(|c| c.met) {
         Verdict::Met
     } else {
@@ -309,7 +332,65 @@ pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
         checks,
         replay,
         expected_text: scenario.expected_message.clone(),
+        expected_only,
     }
+}
+
+/// Where a row's value ended up: its target when a rule moved it.
+pub fn landing(f: &FieldResult) -> &Path {
+    match &f.outcome {
+        Outcome::Transformed { target, .. } if !target.same_field(&f.path) => target,
+        _ => &f.path,
+    }
+}
+
+/// Sets each row's expected value (where its value ended up) and whether
+/// the mapped value differs from it; returns the fields only the expected
+/// message has. One pass over each message, no search per row.
+fn compare_expected(replay: &mut MessageReplay, expected: &Message) -> Vec<ExpectedOnly> {
+    type Key = (hl7::SegName, u32, usize);
+    let fields = expected.populated_fields();
+    let by_key: rustc_hash::FxHashMap<Key, &str> = fields
+        .iter()
+        .map(|f| {
+            (
+                (
+                    f.path.segment,
+                    f.path.segment_number.unwrap_or(1),
+                    f.path.field_number,
+                ),
+                f.raw,
+            )
+        })
+        .collect();
+    let mut covered: rustc_hash::FxHashSet<Key> = Default::default();
+    for f in &mut replay.fields {
+        let at = landing(f).clone();
+        let key = (at.segment, at.segment_number.unwrap_or(1), at.field_number);
+        covered.insert(key);
+        let value = if at.repetition_number.is_none() && at.component_number.is_none() {
+            by_key.get(&key).copied()
+        } else {
+            expected.get(&at).filter(|v| !v.is_empty())
+        };
+        f.differs_from_expected = f.mapped.as_deref().unwrap_or("") != value.unwrap_or("");
+        f.expected = value.map(Arc::from);
+    }
+    fields
+        .iter()
+        .filter(|f| {
+            !covered.contains(&(
+                f.path.segment,
+                f.path.segment_number.unwrap_or(1),
+                f.path.field_number,
+            ))
+        })
+        .map(|f| ExpectedOnly {
+            name: hl7::names::name_of(&f.path),
+            path: f.path.clone(),
+            expected: f.raw.to_string(),
+        })
+        .collect()
 }
 
 /// Replays every scenario, in order.
@@ -320,7 +401,7 @@ pub fn replay_all(ws: &Workspace) -> Vec<ScenarioResult> {
         .collect()
 }
 
-fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
+fn check_expectations(s: &Scenario, r: &MessageReplay, only: &[ExpectedOnly]) -> Vec<Check> {
     let e = &s.expect;
     let mut checks = Vec::new();
     if let Some(ack) = &e.ack {
@@ -348,14 +429,27 @@ fn check_expectations(s: &Scenario, r: &MessageReplay) -> Vec<Check> {
             .map(|m| m.encode_wire())
             .unwrap_or_else(|_| expected.clone());
         let met = want == r.mapped_text;
+        let differing: Vec<String> = r
+            .fields
+            .iter()
+            .filter(|f| f.differs_from_expected)
+            .map(|f| landing(f).display_exact())
+            .chain(only.iter().map(|o| o.path.display_exact()))
+            .collect();
+        let actual = match (met, differing.len()) {
+            (true, _) => "equal".to_string(),
+            (false, 0) => "differs in segment order or delimiters (see the diff)".to_string(),
+            (false, n) if n <= 5 => format!("differs at {}", differing.join(", ")),
+            (false, n) => format!(
+                "differs at {} and {} more",
+                differing[..5].join(", "),
+                n - 5
+            ),
+        };
         checks.push(Check {
             expectation: "mapped message equals the expected message".into(),
             met,
-            actual: if met {
-                "equal".into()
-            } else {
-                "differs (see diff)".into()
-            },
+            actual,
         });
     }
     for fe in &e.field {

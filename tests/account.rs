@@ -153,3 +153,88 @@ fn a_replay_reports_the_warnings_inspect_gives_for_the_same_text() {
         );
     }
 }
+
+#[test]
+fn every_mismatch_with_the_expected_message_is_a_marked_row() {
+    // Passthrough: the mapped message is the source. The expected message
+    // lacks a character of the name, changes the sex, drops PID-7 and adds
+    // PID-11: four rows differ, one of them only in the expected message.
+    let rules = "mode = \"passthrough\"\n";
+    let ws = MiniWorkspace::new(MINI_SENDER, MINI_RECEIVER, rules, TABLES);
+    let root = ws.dir.path();
+    let source = format!("{MSH}PID|1||123^^^H^MR||Doe^Jon||19800101|M\r");
+    let expected = format!("{MSH}PID|1||123^^^H^MR||Doe^Jo|||F|||1 Main St\r");
+    std::fs::write(root.join("in.hl7"), &source).unwrap();
+    std::fs::write(root.join("expected.hl7"), &expected).unwrap();
+    std::fs::write(
+        root.join("scenarios/mismatch.toml"),
+        "name = \"m\"\nkind = \"happy\"\nhandoff = \"h\"\ninput = \"../in.hl7\"\n\n[expect]\nmessage_file = \"../expected.hl7\"\n",
+    )
+    .unwrap();
+    let w = ws.load();
+    let r = baton::replay::replay_scenario(&w, &w.scenarios[0]);
+    let differs: Vec<String> = r
+        .replay
+        .fields
+        .iter()
+        .filter(|f| f.differs_from_expected)
+        .map(|f| f.path.to_string())
+        .collect();
+    assert_eq!(differs, ["PID-5", "PID-7", "PID-8"]);
+    let pid5 = r
+        .replay
+        .fields
+        .iter()
+        .find(|f| f.path.to_string() == "PID-5")
+        .unwrap();
+    assert_eq!(pid5.expected.as_deref(), Some("Doe^Jo"));
+    let pid3 = r
+        .replay
+        .fields
+        .iter()
+        .find(|f| f.path.to_string() == "PID-3")
+        .unwrap();
+    assert!(!pid3.differs_from_expected);
+    assert_eq!(r.expected_only.len(), 1);
+    assert_eq!(r.expected_only[0].path.to_string(), "PID-11");
+    let check = r
+        .checks
+        .iter()
+        .find(|c| c.expectation.contains("expected message"))
+        .unwrap();
+    assert!(!check.met);
+    assert_eq!(
+        check.actual,
+        "differs at PID[1]-5, PID[1]-7, PID[1]-8, PID[1]-11"
+    );
+    // The diff marks the missing character as a deletion and the added field as its own row.
+    let rows = baton::diff::diff_scenario(&r);
+    let d5 = rows.iter().find(|d| d.path.to_string() == "PID-5").unwrap();
+    assert!(d5.differs_from_expected);
+    assert!(
+        d5.mapped_to_expected
+            .iter()
+            .any(|s| s.kind == baton::diff::SpanKind::Delete && s.text == "n"),
+        "{:?}",
+        d5.mapped_to_expected
+    );
+    let d11 = rows
+        .iter()
+        .find(|d| d.path.to_string() == "PID-11")
+        .unwrap();
+    assert_eq!(
+        (d11.mapped.as_deref(), d11.expected.as_deref()),
+        (None, Some("1 Main St"))
+    );
+    assert!(d11.differs_from_expected);
+    // run --json carries both on every row.
+    let json = serde_json::to_value(&r).unwrap();
+    for f in json["fields"].as_array().unwrap() {
+        assert!(
+            f.get("differs_from_expected")
+                .is_some_and(|v| v.is_boolean()),
+            "{f}"
+        );
+        assert!(f.get("expected").is_some(), "{f}");
+    }
+}

@@ -570,3 +570,55 @@ fn the_traffic_tab_replays_a_log_opens_an_example_and_learns_a_profile() {
     h.run_steps(2);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), learned.profile);
 }
+
+#[test]
+fn a_mapped_value_that_differs_from_the_expected_message_is_marked_and_filtered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    copy_dir(
+        std::path::Path::new("test-scenarios/lab-orders-results"),
+        &root,
+    );
+    // The expected message loses a character of the patient's name.
+    let file = root.join("expected/orm-o01-lipid-panel.mapped.hl7");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("Delgado^Maria", "Delgado^Mari", 1)).unwrap();
+    let mut h = open(root.to_str().unwrap());
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.query_all_by_label("Routine lipid panel order")
+        .next()
+        .expect("scenario")
+        .click();
+    h.run_steps(2);
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(0));
+    h.get_by_label_contains("differs at PID[1]-5");
+    // The toggle counts the differing rows; on, it leaves only them.
+    h.get_by_label("≠ expected only (1)").click();
+    h.run_steps(2);
+    assert!(h.state().differs_only);
+    let rows = h.state().visible_rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].path.to_string(), "PID-5");
+    h.get_by_label("≠ expected");
+    // The deleted character is a span of its own.
+    assert!(
+        rows[0]
+            .mapped_to_expected
+            .iter()
+            .any(|s| s.kind == baton::diff::SpanKind::Delete && s.text == "a")
+    );
+    // Search matches values too.
+    h.get_by_label("≠ expected only (1)").click();
+    h.run_steps(1);
+    type_into(&mut h, "Search", "Portland");
+    h.run_steps(2);
+    let paths: Vec<String> = h
+        .state()
+        .visible_rows()
+        .iter()
+        .map(|r| r.path.to_string())
+        .collect();
+    assert_eq!(paths, ["PID-11"]);
+}

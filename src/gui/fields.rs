@@ -17,7 +17,8 @@ const OUTCOMES: [OutcomeKind; 4] = [
     OutcomeKind::Dropped,
 ];
 
-/// A value with the spans of one side of a diff highlighted.
+/// A value with the spans of one side of a diff highlighted; `Equal` shows
+/// the whole diff inline: deletions struck through in red, insertions in green.
 fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> LayoutJob {
     let font = egui::TextStyle::Monospace.resolve(ui.style());
     let normal = TextFormat {
@@ -30,9 +31,31 @@ fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> La
         job.append(value, 0.0, normal);
         return job;
     }
+    let inline = show == SpanKind::Equal;
     for s in spans {
         match s.kind {
             SpanKind::Equal => job.append(&s.text, 0.0, normal.clone()),
+            SpanKind::Delete if inline => job.append(
+                &s.text,
+                0.0,
+                TextFormat {
+                    font_id: font.clone(),
+                    color: Color32::WHITE,
+                    background: style::RED.gamma_multiply(0.85),
+                    strikethrough: egui::Stroke::new(1.0, Color32::WHITE),
+                    ..Default::default()
+                },
+            ),
+            SpanKind::Insert if inline => job.append(
+                &s.text,
+                0.0,
+                TextFormat {
+                    font_id: font.clone(),
+                    color: Color32::WHITE,
+                    background: style::GREEN.gamma_multiply(0.85),
+                    ..Default::default()
+                },
+            ),
             k if k == show => {
                 let bg = if show == SpanKind::Insert {
                     style::GREEN
@@ -72,6 +95,23 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 RichText::new(k.as_str()).color(style::outcome_color(*k)),
             );
         }
+        let differing = app
+            .selected
+            .as_ref()
+            .map_or(0, |s| s.rows.iter().filter(|r| r.differs_from_expected).count());
+        let with_expected = app
+            .selected
+            .as_ref()
+            .and_then(|s| app.result(s.index))
+            .is_some_and(|r| r.expected_text.is_some());
+        if with_expected {
+            ui.separator();
+            ui.toggle_value(
+                &mut app.differs_only,
+                RichText::new(format!("≠ expected only ({differing})")).color(style::AMBER),
+            )
+            .on_hover_text("Show only the fields whose mapped value differs from the scenario's expected message");
+        }
         ui.separator();
         let label = ui.label("Search");
         ui.add(
@@ -97,7 +137,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         return;
     };
     let all_rows = &sel.rows;
-    let has_expected = all_rows.iter().any(|r| r.expected.is_some());
+    let has_expected = app
+        .result(sel.index)
+        .is_some_and(|r| r.expected_text.is_some());
     let selected_field = app.selected_field.clone();
     let mut clicked = None;
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(14.0) + 8.0;
@@ -184,14 +226,19 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         let v = shown(r.expected.as_deref().unwrap_or(""));
                         let spans: &[Span] = if masked { &[] } else { &r.mapped_to_expected };
                         ui.add(
-                            egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert))
+                            egui::Label::new(highlighted(ui, &v, spans, SpanKind::Equal))
                                 .truncate(),
-                        );
+                        )
+                        .on_hover_text("mapped → expected: struck-through red is in the mapped value only, green in the expected value only");
                     });
                 }
                 row.col(|ui| {
                     if let Some(k) = r.outcome {
                         style::outcome_badge(ui, k);
+                    }
+                    if r.differs_from_expected {
+                        ui.label(RichText::new("≠ expected").color(style::AMBER).strong())
+                            .on_hover_text("the mapped value differs from the scenario's expected message");
                     }
                 });
                 row.col(|ui| {

@@ -136,6 +136,8 @@ pub struct App {
     pub kind_filter: [bool; 3],
     pub verdict_filter: VerdictFilter,
     pub outcome_filter: [bool; 4],
+    /// Only rows whose mapped value differs from the expected message.
+    pub differs_only: bool,
     pub search: String,
     pub inspect: Option<inspect::InspectState>,
     /// Files being read for inspection on a background thread.
@@ -204,6 +206,7 @@ impl App {
             kind_filter: [true; 3],
             verdict_filter: VerdictFilter::All,
             outcome_filter: [true; 4],
+            differs_only: false,
             search: String::new(),
             inspect: None,
             reading: None,
@@ -516,10 +519,18 @@ impl App {
                     OutcomeKind::Dropped => 3,
                 }]
             })
+            .filter(|(_, r)| !self.differs_only || r.differs_from_expected)
             .filter(|(_, r)| {
+                let has = |v: &Option<String>| {
+                    v.as_deref()
+                        .is_some_and(|v| v.to_lowercase().contains(&needle))
+                };
                 needle.is_empty()
                     || r.path.to_string().to_lowercase().contains(&needle)
                     || r.name.to_lowercase().contains(&needle)
+                    || has(&r.source)
+                    || has(&r.mapped)
+                    || has(&r.expected)
             })
             .map(|(i, _)| i)
             .collect()

@@ -257,6 +257,7 @@ fn open_example(app: &mut App, number: usize, text: &str) {
         checks: Vec::new(),
         replay,
         expected_text: None,
+        expected_only: Vec::new(),
     };
     app.open_scratch(result);
     app.tab = Tab::Fields;
