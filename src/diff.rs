@@ -1,6 +1,8 @@
 //! Field diffs keyed by path: source | mapped | expected, with the
 //! character-level differences inside each changed value (`similar`).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
@@ -63,10 +65,11 @@ pub struct DiffRow {
     pub target: Option<Path>,
     /// Borrowed from the dictionary for a plain field: no copy per row.
     pub name: std::borrow::Cow<'static, str>,
-    pub source: Option<String>,
-    pub mapped: Option<String>,
+    /// Values shared with the messages: a row copies no text.
+    pub source: Option<Arc<str>>,
+    pub mapped: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
+    pub expected: Option<Arc<str>>,
     pub change: Change,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<OutcomeKind>,
@@ -104,44 +107,53 @@ fn spans(a: Option<&str>, b: Option<&str>) -> Vec<Span> {
 
 /// Diffs two messages field by field (every populated field of either).
 pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
-    // Every populated field of each side, keyed by a small copied key
-    // (segment, occurrence, field): one pass each, no search, no pointer
-    // chasing into the paths while hashing.
-    type Key = (crate::hl7::SegName, u32, usize);
-    let key = |p: &Path| (p.segment, p.segment_number.unwrap_or(1), p.field_number);
-    let fa = a.populated_fields();
-    let fb = b.populated_fields();
-    let mut in_b: rustc_hash::FxHashMap<Key, usize> = rustc_hash::FxHashMap::default();
-    in_b.reserve(fb.len());
-    for (i, f) in fb.iter().enumerate() {
-        in_b.insert(key(&f.path), i);
-    }
-    let mut seen_in_b = vec![false; fb.len()];
-    let mut rows = Vec::with_capacity(fa.len().max(fb.len()));
-    let row = |p: &Path, x: Option<&str>, y: Option<&str>| DiffRow {
-        name: names::name_of(p),
-        source: x.map(str::to_string),
-        mapped: y.map(str::to_string),
+    // Segment by segment: each segment of `a` finds its counterpart in `b`
+    // (same name and occurrence) through one index of b's segments, then
+    // fields pair up by number. No lookup per field, no search.
+    let pos_b = b.positions();
+    let mut matched_b = vec![false; b.segments.len()];
+    let mut rows = Vec::new();
+    let row = |p: Path, x: Option<&Arc<str>>, y: Option<&Arc<str>>| DiffRow {
+        name: names::name_of(&p),
+        source: x.cloned(),
+        mapped: y.cloned(),
         expected: None,
-        change: change_of(x, y),
+        change: change_of(x.map(|v| &**v), y.map(|v| &**v)),
         outcome: None,
         detail: String::new(),
-        source_to_mapped: spans(x, y),
+        source_to_mapped: spans(x.map(|v| &**v), y.map(|v| &**v)),
         mapped_to_expected: Vec::new(),
         differs_from_expected: false,
         target: None,
-        path: p.clone(),
+        path: p,
     };
-    for f in &fa {
-        let y = in_b.get(&key(&f.path)).map(|&i| {
-            seen_in_b[i] = true;
-            fb[i].raw
-        });
-        rows.push(row(&f.path, Some(f.raw), y));
+    fn populated(s: Option<&crate::hl7::Segment>, i: usize) -> Option<&Arc<str>> {
+        s.and_then(|s| s.fields.get(i))
+            .filter(|f| !f.raw.is_empty())
+            .map(|f| &f.raw)
     }
-    for (f, seen) in fb.iter().zip(seen_in_b) {
-        if !seen {
-            rows.push(row(&f.path, None, Some(f.raw)));
+    for (_, sa, occ) in a.segments_with_occurrence() {
+        let ib = pos_b.get(&(sa.name, occ as u32)).copied();
+        if let Some(i) = ib {
+            matched_b[i] = true;
+        }
+        let sb = ib.map(|i| &b.segments[i]);
+        let n = sa.fields.len().max(sb.map_or(0, |s| s.fields.len()));
+        for i in 0..n {
+            let (x, y) = (populated(Some(sa), i), populated(sb, i));
+            if x.is_some() || y.is_some() {
+                rows.push(row(Path::field_of(sa.name, occ, i + 1), x, y));
+            }
+        }
+    }
+    for (i, sb, occ) in b.segments_with_occurrence() {
+        if matched_b[i] {
+            continue;
+        }
+        for (n, f) in sb.fields.iter().enumerate() {
+            if !f.raw.is_empty() {
+                rows.push(row(Path::field_of(sb.name, occ, n + 1), None, Some(&f.raw)));
+            }
         }
     }
     rows
@@ -162,7 +174,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 }
                 _ => None,
             };
-            let exp = has_expected.then(|| f.expected.as_deref().map(str::to_string));
+            let exp = has_expected.then(|| f.expected.clone());
             let mut detail = match &f.outcome {
                 Outcome::Accepted => String::new(),
                 Outcome::Transformed { rules, .. } => rules.join(", "),
@@ -208,8 +220,8 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 path: f.path.clone(),
                 target,
                 name: f.name.clone(),
-                source: f.source.as_deref().map(str::to_string),
-                mapped: f.mapped.as_deref().map(str::to_string),
+                source: f.source.clone(),
+                mapped: f.mapped.clone(),
                 expected: exp.clone().flatten(),
                 change: change_of(src, map),
                 outcome: Some(f.outcome.kind()),
@@ -229,7 +241,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
         name: o.name.clone(),
         source: None,
         mapped: None,
-        expected: Some(o.expected.clone()),
+        expected: Some(Arc::from(o.expected.as_str())),
         change: Change::Same,
         outcome: None,
         detail: "only in the expected message: no field of the source reaches it".into(),

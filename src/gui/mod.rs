@@ -521,7 +521,7 @@ impl App {
             })
             .filter(|(_, r)| !self.differs_only || r.differs_from_expected)
             .filter(|(_, r)| {
-                let has = |v: &Option<String>| {
+                let has = |v: &Option<std::sync::Arc<str>>| {
                     v.as_deref()
                         .is_some_and(|v| v.to_lowercase().contains(&needle))
                 };
