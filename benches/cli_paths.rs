@@ -13,6 +13,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{PYTHON_HL7, python_peer};
+
 const BATON: &str = env!("CARGO_BIN_EXE_baton");
 const PROFILE: &str = "tests/data/corpus/profiles/nist/cdc_PHLIP-FLU-2.5.1/PROFILE.xml";
 const PHLIP: &str = "tests/data/corpus/messages/oru/cdc_PHLIP_FLU_2.5.1_VALID_MESSAGE.txt";
@@ -30,16 +34,6 @@ msgs = [m.replace('|^~\\&#|', '|^~\\&|', 1) for m in msgs]
 for m in msgs:
     msg = parse_message(m, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
     msg.validate()
-print(len(msgs), time.perf_counter() - t)
-"#;
-
-const PYTHON_HL7: &str = r#"
-import sys, time, hl7
-data = open(sys.argv[1], newline='').read()
-msgs = [m for m in data.split('\n') if m]
-t = time.perf_counter()
-for m in msgs:
-    hl7.parse(m)
 print(len(msgs), time.perf_counter() - t)
 "#;
 
@@ -80,28 +74,6 @@ fn run_baton(args: &[&str]) -> (f64, usize) {
     best
 }
 
-/// Best of 3 runs of a Python peer: (messages, seconds), or None without it.
-fn run_python(script: &str, dir: &Path, file: &Path) -> Option<(usize, f64)> {
-    let path = dir.join("peer.py");
-    std::fs::write(&path, script).ok()?;
-    let mut best: Option<(usize, f64)> = None;
-    for _ in 0..3 {
-        let out = Command::new("python3").arg(&path).arg(file).output().ok()?;
-        if !out.status.success() {
-            eprintln!("peer failed: {}", String::from_utf8_lossy(&out.stderr));
-            return None;
-        }
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut it = text.split_whitespace();
-        let n: usize = it.next()?.parse().ok()?;
-        let s: f64 = it.next()?.parse().ok()?;
-        if best.is_none_or(|(_, b)| s < b) {
-            best = Some((n, s));
-        }
-    }
-    best
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let n: usize = std::env::var("BATON_CLI_MESSAGES")
@@ -123,7 +95,7 @@ fn main() {
         one_s * 1e3,
         per * 1e6
     );
-    match run_python(HL7APY, dir.path(), &phlip) {
+    match python_peer(HL7APY, dir.path(), &phlip, 3) {
         Some((count, s)) => {
             assert_eq!(count, n);
             let peer = s / n as f64;
@@ -147,7 +119,7 @@ fn main() {
         per * 1e6,
         json_bytes as f64 / input
     );
-    match run_python(PYTHON_HL7, dir.path(), &lri) {
+    match python_peer(PYTHON_HL7, dir.path(), &lri, 3) {
         Some((count, s)) => {
             assert_eq!(count, n);
             println!(

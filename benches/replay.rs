@@ -14,33 +14,14 @@ use baton::hl7;
 use baton::replay;
 use baton::workspace::Workspace;
 
-/// The bundled results message grown to about 2 KB with more OBX results.
-fn oru_2kb() -> String {
-    let base = std::fs::read_to_string(
-        "test-scenarios/lab-orders-results/messages/oru-r01-lipid-results.hl7",
-    )
-    .expect("bundled ORU");
-    let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
-    let obx = lines
-        .iter()
-        .find(|l| l.starts_with("OBX|2|"))
-        .cloned()
-        .expect("OBX");
-    let mut n = 5;
-    while lines.iter().map(|l| l.len() + 1).sum::<usize>() < 2048 {
-        lines.insert(
-            lines.len() - 1,
-            obx.replacen("OBX|2|", &format!("OBX|{n}|"), 1),
-        );
-        n += 1;
-    }
-    lines.join("\r") + "\r"
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::oru_2kb;
 
 fn bench(c: &mut Criterion) {
     let ws = Workspace::load(Path::new("test-scenarios/lab-orders-results")).expect("workspace");
     let handoff = ws.handoff("results").expect("results handoff");
-    let text = oru_2kb();
+    let text = oru_2kb(None);
     let check = replay::replay_text(handoff, &ws.tables, &text);
     assert_eq!(
         check.ack_code, "AA",

@@ -15,65 +15,9 @@ use baton::traffic::learn::{LearnOptions, learn_logs};
 use baton::traffic::{self, Log, Options};
 use baton::workspace::Workspace;
 
-/// The bundled results message grown to about 2 KB with more OBX results.
-fn oru_2kb(control_id: usize) -> String {
-    let base = std::fs::read_to_string(
-        "test-scenarios/lab-orders-results/messages/oru-r01-lipid-results.hl7",
-    )
-    .expect("bundled ORU");
-    let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
-    let obx = lines
-        .iter()
-        .find(|l| l.starts_with("OBX|2|"))
-        .cloned()
-        .expect("OBX");
-    let mut n = 5;
-    while lines.iter().map(|l| l.len() + 1).sum::<usize>() < 2048 {
-        lines.insert(
-            lines.len() - 1,
-            obx.replacen("OBX|2|", &format!("OBX|{n}|"), 1),
-        );
-        n += 1;
-    }
-    lines[0] = lines[0].replace("LAB778812", &format!("LAB{control_id:08}"));
-    lines.join("\r") + "\r"
-}
-
-const PYTHON: &str = r#"
-import sys, time, hl7
-data = open(sys.argv[1], newline='').read()
-msgs = [m for m in data.split('\n') if m]
-t = time.perf_counter()
-for m in msgs:
-    hl7.parse(m)
-print(len(msgs), time.perf_counter() - t)
-"#;
-
-/// python-hl7's bare parse of every message: (messages, seconds), best of 3.
-fn python_hl7(log: &Path) -> Option<(usize, f64)> {
-    let script = log.with_extension("py");
-    std::fs::write(&script, PYTHON).ok()?;
-    let mut best: Option<(usize, f64)> = None;
-    for _ in 0..3 {
-        let out = std::process::Command::new("python3")
-            .arg(&script)
-            .arg(log)
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            eprintln!("python-hl7: {}", String::from_utf8_lossy(&out.stderr));
-            return None;
-        }
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut it = text.split_whitespace();
-        let n: usize = it.next()?.parse().ok()?;
-        let s: f64 = it.next()?.parse().ok()?;
-        if best.is_none_or(|(_, b)| s < b) {
-            best = Some((n, s));
-        }
-    }
-    best
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{PYTHON_HL7, oru_2kb, python_peer};
 
 fn bench(c: &mut Criterion) {
     let n: usize = std::env::var("BATON_TRAFFIC_MESSAGES")
@@ -88,7 +32,7 @@ fn bench(c: &mut Criterion) {
     let mut bytes = Vec::with_capacity(n * 2100);
     let mut messages = Vec::with_capacity(n);
     for i in 0..n {
-        let m = oru_2kb(i);
+        let m = oru_2kb(Some(i));
         bytes.extend_from_slice(m.as_bytes());
         bytes.push(b'\n');
         messages.push(m);
@@ -166,7 +110,7 @@ fn bench(c: &mut Criterion) {
         n as f64 / learn_s,
         replay_s / learn_s
     );
-    match python_hl7(&log_path) {
+    match python_peer(PYTHON_HL7, dir.path(), &log_path, 1) {
         Some((count, s)) => {
             assert_eq!(count, n, "python-hl7 read every message");
             println!(

@@ -378,7 +378,8 @@ pub fn config_dir() -> PathBuf {
     home.join(".config").join("baton")
 }
 
-fn slug(name: &str) -> String {
+/// A name made into a file-name part: lower-case letters, digits and `-`.
+pub(crate) fn slug(name: &str) -> String {
     let s: String = name
         .chars()
         .map(|c| {

@@ -27,6 +27,12 @@ fn open_logs(paths: &[PathBuf]) -> std::result::Result<Vec<Log>, u8> {
     Ok(logs)
 }
 
+/// `file:line:column: message`.
+fn located(files: &[String], p: &traffic::LogProblem) -> String {
+    let file = files.get(p.file).map(String::as_str).unwrap_or("");
+    format!("{file}:{}:{}: {}", p.line, p.column, p.message)
+}
+
 fn workspace_masker(ws: &baton::Workspace) -> Masker {
     Masker::new(&ws.phi, &ws.phi_dates, &ws.name)
 }
@@ -104,8 +110,7 @@ pub fn cmd_replay(a: ReplayArgs) -> Result<u8> {
     let secs = started.elapsed().as_secs_f64();
     if report.messages == 0 {
         for p in &report.log_problems {
-            let file = report.files.get(p.file).map(String::as_str).unwrap_or("");
-            eprintln!("{file}:{}:{}: {}", p.line, p.column, p.message);
+            eprintln!("{}", located(&report.files, p));
         }
         eprintln!("baton: the logs hold no HL7 message (a message starts with an MSH segment)");
         return Ok(2);
@@ -214,8 +219,7 @@ fn print_summary(r: &TrafficReport, secs: f64) -> Result<()> {
         );
     }
     for p in &r.log_problems {
-        let file = r.files.get(p.file).map(String::as_str).unwrap_or("");
-        say!("{file}:{}:{}: {}", p.line, p.column, p.message);
+        say!("{}", located(&r.files, p));
     }
     if r.more_log_problems > 0 {
         say!("… {} more problems in the logs", r.more_log_problems);
@@ -285,14 +289,10 @@ pub fn cmd_learn(a: LearnArgs) -> Result<u8> {
         }
     };
     let secs = started.elapsed().as_secs_f64();
+    let files: Vec<String> = a.logs.iter().map(|f| f.display().to_string()).collect();
     if learned.messages == learned.unreadable {
         for p in &learned.log_problems {
-            let file = a
-                .logs
-                .get(p.file)
-                .map(|f| f.display().to_string())
-                .unwrap_or_default();
-            eprintln!("{file}:{}:{}: {}", p.line, p.column, p.message);
+            eprintln!("{}", located(&files, p));
         }
         eprintln!("baton: the logs hold no readable HL7 message: nothing to learn from");
         return Ok(2);
@@ -341,12 +341,7 @@ pub fn cmd_learn(a: LearnArgs) -> Result<u8> {
             }
         }
         for p in &learned.log_problems {
-            let file = a
-                .logs
-                .get(p.file)
-                .map(|f| f.display().to_string())
-                .unwrap_or_default();
-            say!("{file}:{}:{}: {}", p.line, p.column, p.message);
+            say!("{}", located(&files, p));
         }
     }
     Ok(0)

@@ -483,12 +483,10 @@ fn summary(ui: &mut egui::Ui, r: &TrafficReport) {
         ui.label(format!("{problems} distinct findings"));
         if !r.log_problems.is_empty() {
             ui.separator();
+            let n = r.log_problems.len() + r.more_log_problems;
             ui.colored_label(
                 style::AMBER,
-                format!(
-                    "{} problems in the logs",
-                    r.log_problems.len() + r.more_log_problems
-                ),
+                format!("{n} problem{} in the logs", if n == 1 { "" } else { "s" }),
             )
             .on_hover_text(
                 r.log_problems
@@ -557,10 +555,11 @@ fn field_table(app: &mut App, ui: &mut egui::Ui, r: &TrafficReport) {
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())
-        .column(Column::initial(110.0).resizable(true))
-        .column(Column::initial(220.0).resizable(true).clip(true))
-        .column(Column::initial(240.0).resizable(true))
-        .columns(Column::initial(90.0).resizable(true), 5)
+        .column(Column::initial(90.0).resizable(true))
+        .column(Column::initial(170.0).resizable(true).clip(true))
+        .column(Column::initial(170.0).resizable(true))
+        .columns(Column::initial(78.0).resizable(true), 4)
+        .column(Column::remainder().at_least(70.0))
         .header(20.0, |mut h| {
             for t in [
                 "Field",

@@ -387,7 +387,10 @@ fn scenario_of(r: &ScenarioResult, mask: bool, masker: &Masker) -> ReportScenari
     }
 }
 
-fn esc(s: &str) -> String {
+use html_escape as esc;
+
+/// Text made safe inside HTML (elements and attribute values).
+pub(crate) fn html_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -6,22 +6,7 @@ use std::fmt::Write as _;
 
 use super::TrafficReport;
 use super::learn::{redact, thousands};
-use crate::report::Masker;
-
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::report::{Masker, html_escape as esc};
 
 /// Whether values on `path` may be shown: unmasked, or not patient data.
 pub fn values_shown(masker: Option<&Masker>, path: &str) -> bool {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{Log, LogMessage, LogProblem, MAX_LOG_PROBLEMS, Options, Progress, Sink};
+use super::{Log, LogMessage, LogProblem, Options, Sink, Tally};
 use crate::finding::{self, Finding, Severity, Side};
 use crate::hl7::{self, Message, Path, SegName, names};
 use crate::profile::{self, Profile, Usage};
@@ -150,7 +150,7 @@ type Key = (SegName, usize, u32);
 struct Agg {
     messages: usize,
     unreadable: usize,
-    bytes: u64,
+    tally: Tally,
     types: BTreeMap<String, usize>,
     versions: BTreeMap<String, usize>,
     processing: BTreeMap<String, usize>,
@@ -161,26 +161,14 @@ struct Agg {
     /// Timestamps anywhere (inside composites too) the standard check found without an offset.
     offset_findings: usize,
     drift: FxHashMap<(String, u16, Severity, String), usize>,
-    problems: Vec<LogProblem>,
-    more_problems: usize,
 }
 
 impl Sink for Agg {
-    fn log_problem(&mut self, p: LogProblem) {
-        if self.problems.len() < MAX_LOG_PROBLEMS {
-            self.problems.push(p);
-        } else {
-            self.more_problems += 1;
-        }
+    fn tally(&mut self) -> &mut Tally {
+        &mut self.tally
     }
-    fn bytes(&mut self, n: u64) {
-        self.bytes += n;
-    }
-    fn progress(&self) -> Progress {
-        Progress {
-            messages: self.messages,
-            bytes: self.bytes,
-        }
+    fn messages(&self) -> usize {
+        self.messages
     }
 }
 
@@ -570,7 +558,7 @@ impl Agg {
             segments,
             fields,
             drift,
-            log_problems: self.problems.clone(),
+            log_problems: self.tally.problems.clone(),
             profile: String::new(),
         };
         learned.profile = write_profile(&learned, &self, opts);

@@ -239,12 +239,29 @@ pub(crate) fn pool(jobs: usize) -> std::io::Result<rayon::ThreadPool> {
         .map_err(std::io::Error::other)
 }
 
-/// What every log pass shares: counts, log problems.
+/// What every log pass keeps besides its own counts: the problems in
+/// the logs (the first [`MAX_LOG_PROBLEMS`], then a count) and the bytes read.
+#[derive(Default)]
+pub(crate) struct Tally {
+    pub problems: Vec<LogProblem>,
+    pub more_problems: usize,
+    pub bytes: u64,
+}
+
+impl Tally {
+    fn problem(&mut self, p: LogProblem) {
+        if self.problems.len() < MAX_LOG_PROBLEMS {
+            self.problems.push(p);
+        } else {
+            self.more_problems += 1;
+        }
+    }
+}
+
+/// A log pass's aggregate, as [`for_each_batch`] sees it.
 pub(crate) trait Sink {
-    fn log_problem(&mut self, p: LogProblem);
-    /// Counts bytes of messages handed to the workers.
-    fn bytes(&mut self, n: u64);
-    fn progress(&self) -> Progress;
+    fn tally(&mut self) -> &mut Tally;
+    fn messages(&self) -> usize;
 }
 
 /// Streams the logs in batches to `run`. Returns whether it was cancelled.
@@ -263,7 +280,7 @@ pub(crate) fn for_each_batch<S: Sink>(
         let mut reader = LogReader::new(log.reader, i, next);
         for item in reader.by_ref() {
             match item? {
-                LogItem::Problem(p) => sink.log_problem(p),
+                LogItem::Problem(p) => sink.tally().problem(p),
                 LogItem::Message(m) => {
                     batch_bytes += m.text.len();
                     bytes_total += m.text.len() as u64;
@@ -271,10 +288,13 @@ pub(crate) fn for_each_batch<S: Sink>(
                     if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
                         run(&mut batch, sink);
                         batch_bytes = 0;
-                        sink.bytes(bytes_total);
+                        sink.tally().bytes += bytes_total;
                         bytes_total = 0;
                         if let Some(p) = options.progress.as_mut() {
-                            p(sink.progress());
+                            p(Progress {
+                                messages: sink.messages(),
+                                bytes: sink.tally().bytes,
+                            });
                         }
                         if stop(options) {
                             return Ok(true);
@@ -288,9 +308,12 @@ pub(crate) fn for_each_batch<S: Sink>(
     if !batch.is_empty() {
         run(&mut batch, sink);
     }
-    sink.bytes(bytes_total);
+    sink.tally().bytes += bytes_total;
     if let Some(p) = options.progress.as_mut() {
-        p(sink.progress());
+        p(Progress {
+            messages: sink.messages(),
+            bytes: sink.tally().bytes,
+        });
     }
     Ok(false)
 }
@@ -474,29 +497,17 @@ struct Aggregate {
     ack: AckCounts,
     paths: FxHashMap<Key, PathAgg>,
     overflow: PathAgg,
-    problems: Vec<LogProblem>,
-    more_problems: usize,
-    bytes: u64,
+    tally: Tally,
     /// Order in which distinct findings were first seen (for stable ties).
     seen: usize,
 }
 
 impl Sink for Aggregate {
-    fn log_problem(&mut self, p: LogProblem) {
-        if self.problems.len() < MAX_LOG_PROBLEMS {
-            self.problems.push(p);
-        } else {
-            self.more_problems += 1;
-        }
+    fn tally(&mut self) -> &mut Tally {
+        &mut self.tally
     }
-    fn bytes(&mut self, n: u64) {
-        self.bytes += n;
-    }
-    fn progress(&self) -> Progress {
-        Progress {
-            messages: self.messages,
-            bytes: self.bytes,
-        }
+    fn messages(&self) -> usize {
+        self.messages
     }
 }
 
@@ -606,9 +617,9 @@ impl Aggregate {
             unreadable: self.unreadable,
             ack: self.ack,
             fields,
-            log_problems: self.problems,
-            more_log_problems: self.more_problems,
-            bytes: self.bytes,
+            log_problems: self.tally.problems,
+            more_log_problems: self.tally.more_problems,
+            bytes: self.tally.bytes,
             cancelled,
         }
     }

@@ -38,23 +38,6 @@ pub enum SaveError {
     NoExample,
 }
 
-fn slug(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    while out.contains("--") {
-        out = out.replace("--", "-");
-    }
-    out.trim_matches('-').chars().take(40).collect()
-}
-
 fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
@@ -153,8 +136,16 @@ pub fn save_one(
     };
     let number = &example.message;
     let base = match index {
-        Some(i) => format!("log-{i:03}-{}-{}", finding.code, slug(&field.path)),
-        None => format!("log-m{number}-{}-{}", finding.code, slug(&field.path)),
+        Some(i) => format!(
+            "log-{i:03}-{}-{}",
+            finding.code,
+            crate::session::slug(&field.path)
+        ),
+        None => format!(
+            "log-m{number}-{}-{}",
+            finding.code,
+            crate::session::slug(&field.path)
+        ),
     };
     let message_file = format!("{base}.hl7");
     crate::session::write_atomic(&dir.join(&message_file), text.as_bytes())?;
