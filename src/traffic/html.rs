@@ -22,6 +22,10 @@ pub fn shown_reason(masker: Option<&Masker>, path: &str, f: &super::FindingStats
     if f.values.is_empty() || !values_shown(masker, path) {
         return redact(&f.reason);
     }
+    // One value quoted once and only one value ever seen: put it back.
+    if f.values.len() == 1 && f.reason.matches("`…`").count() == 1 {
+        return f.reason.replace("`…`", &format!("`{}`", f.values[0]));
+    }
     let more = if f.values.len() >= super::EXAMPLES {
         ", …"
     } else {
