@@ -22,7 +22,7 @@ fn open_gui(w: cli::WindowArgs) -> ExitCode {
         select: w.select,
         tab: w.tab,
     };
-    match baton::gui::run(w.workspace.unwrap_or_else(cli::default_workspace), options) {
+    match baton::gui::run(w.workspace, cli::default_workspace(), options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("baton: the window could not be opened: {e}");

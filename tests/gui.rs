@@ -622,3 +622,50 @@ fn a_mapped_value_that_differs_from_the_expected_message_is_marked_and_filtered(
         .collect();
     assert_eq!(paths, ["PID-11"]);
 }
+
+#[test]
+fn recent_workspaces_are_kept_and_the_last_one_reopens() {
+    use baton::gui::{Persisted, workspace_to_open};
+    let bundled = PathBuf::from("test-scenarios/lab-orders-results");
+    let other = PathBuf::from("test-scenarios/adt-registration");
+    let before = Persisted {
+        recent: vec![other.clone()],
+        dark: false,
+        last_workspace: Some(other.clone()),
+    };
+    // With no workspace named, the last one opens (it is still a workspace).
+    assert_eq!(workspace_to_open(None, &before, bundled.clone()), other);
+    // One that is gone falls back to the default.
+    let gone = Persisted {
+        last_workspace: Some(PathBuf::from("/nonexistent/ws")),
+        ..before.clone()
+    };
+    assert_eq!(workspace_to_open(None, &gone, bundled.clone()), bundled);
+    // Opening another adds to the list instead of replacing it.
+    let app = App::with_state(bundled.clone(), Box::new(|| None), before);
+    assert_eq!(app.persisted.recent, vec![bundled.clone(), other]);
+    assert_eq!(app.persisted.last_workspace, Some(bundled));
+}
+
+#[test]
+fn an_unknown_select_or_tab_is_said_in_the_window() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.state_mut().apply_options(&baton::gui::RunOptions {
+        replay: false,
+        select: Some("no-such-scenario".into()),
+        tab: Some("sideways".into()),
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("no scenario `no-such-scenario` in this workspace");
+    h.get_by_label_contains("no tab `sideways`; the tabs are fields, messages");
+    // A known one works.
+    h.state_mut().apply_options(&baton::gui::RunOptions {
+        replay: false,
+        select: Some("results-02-missing-units".into()),
+        tab: Some("Traffic".into()),
+    });
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Traffic);
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(19));
+}

@@ -182,20 +182,35 @@ fn default_picker() -> Picker {
 impl App {
     /// The app as eframe creates it: persisted state restored, then `workspace` opened.
     pub fn new(cc: &eframe::CreationContext<'_>, workspace: PathBuf) -> App {
+        App::open(cc, Some(workspace), PathBuf::new())
+    }
+
+    /// The app as `baton` opens it: the workspace named, else the last one
+    /// opened (when it still has a manifest), else `default`.
+    pub fn open(
+        cc: &eframe::CreationContext<'_>,
+        workspace: Option<PathBuf>,
+        default: PathBuf,
+    ) -> App {
         let persisted: Persisted = cc
             .storage
             .and_then(|s| eframe::get_value(s, STORAGE_KEY))
             .unwrap_or_default();
         style::apply(&cc.egui_ctx, persisted.dark);
-        let mut app = App::with_picker(workspace, default_picker());
-        app.persisted = Persisted { ..persisted };
-        app
+        let path = workspace_to_open(workspace, &persisted, default);
+        App::with_state(path, default_picker(), persisted)
     }
 
     /// The app with no window: used by tests, which also replace the folder dialog.
     pub fn with_picker(workspace: PathBuf, picker: Picker) -> App {
+        App::with_state(workspace, picker, Persisted::default())
+    }
+
+    /// [`App::with_picker`] with persisted state (recent workspaces, theme)
+    /// restored before the workspace opens, so that opening adds to it.
+    pub fn with_state(workspace: PathBuf, picker: Picker, persisted: Persisted) -> App {
         let mut app = App {
-            persisted: Persisted::default(),
+            persisted,
             workspace_path: workspace.clone(),
             workspace: None,
             problems: Vec::new(),
@@ -1241,6 +1256,57 @@ impl App {
     }
 }
 
+impl App {
+    /// `--select` and `--tab`: an unknown one is said on stderr and shown
+    /// in the window's problems, not silently ignored.
+    pub fn apply_options(&mut self, options: &RunOptions) {
+        if let Some(id) = &options.select {
+            match self
+                .workspace
+                .as_ref()
+                .and_then(|ws| ws.scenarios.iter().position(|s| &s.id == id))
+            {
+                Some(i) => self.command(Command::SelectScenario(i)),
+                None => {
+                    let message = format!("no scenario `{id}` in this workspace");
+                    eprintln!("baton: --select: {message}");
+                    self.problems.push(Problem {
+                        place: "--select".into(),
+                        message,
+                    });
+                }
+            }
+        }
+        if let Some(tab) = &options.tab {
+            let known = [
+                ("fields", Tab::Fields),
+                ("messages", Tab::Messages),
+                ("receipt", Tab::Receipt),
+                ("handoff", Tab::Handoff),
+                ("gaps", Tab::Gaps),
+                ("live", Tab::Live),
+                ("traffic", Tab::Traffic),
+                ("session", Tab::Session),
+            ];
+            match known
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(tab))
+            {
+                Some((_, t)) => self.tab = *t,
+                None => {
+                    let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                    let message = format!("no tab `{tab}`; the tabs are {}", names.join(", "));
+                    eprintln!("baton: --tab: {message}");
+                    self.problems.push(Problem {
+                        place: "--tab".into(),
+                        message,
+                    });
+                }
+            }
+        }
+    }
+}
+
 impl eframe::App for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
@@ -1249,6 +1315,23 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.persisted);
     }
+}
+
+/// The workspace the window opens: the one named, else the last one opened
+/// when it is still a workspace, else `default`.
+pub fn workspace_to_open(
+    named: Option<PathBuf>,
+    persisted: &Persisted,
+    default: PathBuf,
+) -> PathBuf {
+    named
+        .or_else(|| {
+            persisted
+                .last_workspace
+                .clone()
+                .filter(|p| p.join(crate::workspace::MANIFEST).is_file())
+        })
+        .unwrap_or(default)
 }
 
 /// Options for running the window.
@@ -1262,8 +1345,12 @@ pub struct RunOptions {
     pub tab: Option<String>,
 }
 
-/// Opens the window on a workspace.
-pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error> {
+/// Opens the window on a workspace (`None`: the last one, else `default`).
+pub fn run(
+    workspace: Option<PathBuf>,
+    default: PathBuf,
+    options: RunOptions,
+) -> Result<(), eframe::Error> {
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Baton — interface handoff workbench")
@@ -1276,27 +1363,8 @@ pub fn run(workspace: PathBuf, options: RunOptions) -> Result<(), eframe::Error>
         "Baton",
         native,
         Box::new(move |cc| {
-            let mut app = App::new(cc, workspace);
-            if let Some(id) = &options.select
-                && let Some(i) = app
-                    .workspace
-                    .as_ref()
-                    .and_then(|ws| ws.scenarios.iter().position(|s| &s.id == id))
-            {
-                app.command(Command::SelectScenario(i));
-            }
-            if let Some(tab) = &options.tab {
-                app.tab = match tab.as_str() {
-                    "messages" => Tab::Messages,
-                    "receipt" => Tab::Receipt,
-                    "handoff" => Tab::Handoff,
-                    "session" => Tab::Session,
-                    "gaps" => Tab::Gaps,
-                    "live" => Tab::Live,
-                    "traffic" => Tab::Traffic,
-                    _ => Tab::Fields,
-                };
-            }
+            let mut app = App::open(cc, workspace, default);
+            app.apply_options(&options);
             if options.replay {
                 app.command(Command::ReplayAll);
             }
