@@ -91,9 +91,7 @@ pub fn build(source: &Message, receiver: &Profile, findings: &[Finding]) -> (Str
         version,
     )];
     segs.push(format!("MSA{fs}{code}{fs}{}", source.control_id()));
-    let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    for f in sorted {
+    for f in receipt_order(findings) {
         segs.push(err_segment(f, &d));
     }
     (code.to_string(), segs.join("\r") + "\r")
@@ -115,4 +113,12 @@ pub fn build_for_unreadable(_text: &str, handoff: &Handoff, findings: &[Finding]
         segs.push(err_segment(f, &d));
     }
     segs.join("\r") + "\r"
+}
+
+/// The order of the ERR segments in a receipt: errors first, then warnings,
+/// then information, each in the order found.
+pub fn receipt_order<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<&'a Finding> {
+    let mut sorted: Vec<&Finding> = findings.into_iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    sorted
 }

@@ -669,3 +669,23 @@ fn an_unknown_select_or_tab_is_said_in_the_window() {
     assert_eq!(h.state().tab, Tab::Traffic);
     assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(19));
 }
+
+#[test]
+fn an_unreadable_input_shows_its_problems_and_receipt_in_the_fields_tab() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.query_all_by_label("Binary junk instead of a message")
+        .next()
+        .expect("scenario")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("The input could not be read as a message: no field to account for.");
+    assert!(h.query_all_by_label_contains("MSA|AR").count() >= 1);
+    assert_eq!(
+        h.query_all_by_label_contains("No field results yet")
+            .count(),
+        0
+    );
+}

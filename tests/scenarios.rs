@@ -192,3 +192,33 @@ fn no_finding_expectations_hold_or_name_what_was_found() {
     let c = r.checks.iter().find(|c| !c.met).unwrap();
     assert!(c.actual.contains("30 characters long"), "{c:?}");
 }
+
+#[test]
+fn the_receipt_tab_order_is_the_acks_order() {
+    // The Receipt tab lists `ack::receipt_order` of the non-sender findings:
+    // row n must be ERR segment n of the receipt, in every bundled scenario.
+    for dir in std::fs::read_dir("test-scenarios").unwrap().flatten() {
+        let ws = baton::Workspace::load(&dir.path()).unwrap();
+        for s in &ws.scenarios {
+            let r = baton::replay::replay_scenario(&ws, s);
+            let rows: Vec<u16> = baton::ack::receipt_order(
+                r.replay
+                    .findings
+                    .iter()
+                    .filter(|f| f.side != baton::Side::Sender),
+            )
+            .iter()
+            .map(|f| f.code)
+            .collect();
+            let errs: Vec<u16> = r
+                .replay
+                .ack
+                .split('\r')
+                .filter(|l| l.starts_with("ERR"))
+                .filter_map(|l| l.split('|').nth(3))
+                .filter_map(|c| c.split('^').next()?.parse().ok())
+                .collect();
+            assert_eq!(rows, errs, "{}: {}", s.id, r.replay.ack);
+        }
+    }
+}

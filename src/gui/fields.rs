@@ -81,6 +81,29 @@ fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> La
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     if app.selected.as_ref().is_none_or(|s| s.rows.is_empty()) {
+        // Replayed but nothing could be read: say why, with the receipt.
+        if let Some(r) = app.selected.as_ref().and_then(|s| app.result(s.index)) {
+            ui.horizontal(|ui| {
+                style::ack_badge(ui, &r.replay.ack_code);
+                ui.strong("The input could not be read as a message: no field to account for.");
+            });
+            for p in &r.replay.parse_problems {
+                let c = match p.severity {
+                    crate::Severity::Error => style::RED,
+                    _ => style::AMBER,
+                };
+                ui.colored_label(
+                    c,
+                    format!("line {}, column {}: {}", p.line, p.column, p.message),
+                );
+            }
+            ui.add_space(4.0);
+            ui.label("The receipt the receiver sends:");
+            for line in r.replay.ack.split('\r').filter(|l| !l.is_empty()) {
+                ui.add(egui::Label::new(RichText::new(app.shown(line)).monospace()).wrap());
+            }
+            return;
+        }
         ui.label(
             RichText::new("No field results yet: replay this scenario to see every field's fate.")
                 .italics(),

@@ -30,12 +30,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
         }
     });
     ui.add_space(8.0);
-    let findings: Vec<_> = r
-        .replay
-        .findings
-        .iter()
-        .filter(|f| f.side != Side::Sender)
-        .collect();
+    // In the receipt's own order: ERR segment n is row n.
+    let findings =
+        crate::ack::receipt_order(r.replay.findings.iter().filter(|f| f.side != Side::Sender));
     let sender: Vec<_> = r
         .replay
         .findings
@@ -88,7 +85,8 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
                         ui.label(f.side.as_str());
                     });
                     row.col(|ui| {
-                        let reason = app.shown(&f.reason);
+                        // Plain text: values in quotes, not markdown backticks.
+                        let reason = app.shown(&f.reason).replace('`', "\"");
                         ui.add(egui::Label::new(&reason).truncate())
                             .on_hover_text(&reason);
                     });
