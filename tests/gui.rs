@@ -689,3 +689,18 @@ fn an_unreadable_input_shows_its_problems_and_receipt_in_the_fields_tab() {
         0
     );
 }
+
+#[test]
+fn the_messages_tab_shows_the_source_before_a_replay() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    // Scenario 19 is below the fold of the list: select it as --select does.
+    h.state_mut().command(Command::SelectScenario(19));
+    h.run_steps(2);
+    h.get_by_label("Messages").click();
+    h.run_steps(2);
+    assert!(h.state().result(19).is_none(), "not replayed");
+    assert!(h.query_all_by_label_contains("MSH|^~\\&|LABCORE").count() >= 1);
+    h.get_by_label("Replay the scenario to see the mapped message.");
+    assert!(h.state().wrap_lines);
+}

@@ -53,7 +53,7 @@ fn field_at(m: &Message, offset: usize) -> Option<Path> {
 }
 
 /// Draws a message's text; returns the field clicked, if any.
-fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<Path> {
+fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>, wrap: bool) -> Option<Path> {
     let text = display_text(&m.text);
     let font = egui::TextStyle::Monospace.resolve(ui.style());
     let normal = TextFormat {
@@ -79,8 +79,12 @@ fn raw_view(ui: &mut egui::Ui, m: &Message, selected: Option<&Path>) -> Option<P
         }
         None => job.append(&text, 0.0, normal),
     }
-    // Segments stay on one line each; the view scrolls sideways.
-    job.wrap.max_width = f32::INFINITY;
+    // Wrapped to the pane, or one line per segment with a scroll bar.
+    job.wrap.max_width = if wrap {
+        ui.available_width().max(80.0)
+    } else {
+        f32::INFINITY
+    };
     let galley = ui.painter().layout_job(job);
     let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
     ui.painter()
@@ -260,31 +264,42 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .weak(),
         );
     }
+    ui.checkbox(&mut app.wrap_lines, "Wrap long segments")
+        .on_hover_text("Off: one line per segment, with a horizontal scroll bar");
+    let replayed = app.result(sel.index).is_some();
+    let wrap = app.wrap_lines;
     let height = ui.available_height();
     ui.columns(3, |cols| {
         cols[0].strong("Source");
         egui::ScrollArea::both()
+            .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
             .id_salt("raw_source")
             .max_height(height - 30.0)
             .show(&mut cols[0], |ui| {
                 if let Some(m) = source
-                    && let Some(p) = raw_view(ui, m, selected.as_ref())
+                    && let Some(p) = raw_view(ui, m, selected.as_ref(), wrap)
                 {
                     clicked = Some(Some(p));
                 }
             });
         cols[1].strong("Mapped");
         egui::ScrollArea::both()
+            .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysVisible)
             .id_salt("raw_mapped")
             .max_height(height - 30.0)
             .show(&mut cols[1], |ui| match mapped {
                 Some(m) => {
-                    if let Some(p) = raw_view(ui, m, selected.as_ref()) {
+                    if let Some(p) = raw_view(ui, m, selected.as_ref(), wrap) {
                         clicked = Some(Some(p));
                     }
                 }
-                None => {
+                None if replayed => {
                     ui.label("(no mapped message)");
+                }
+                None => {
+                    ui.label(
+                        RichText::new("Replay the scenario to see the mapped message.").italics(),
+                    );
                 }
             });
         cols[2].strong("Source tree");

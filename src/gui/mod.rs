@@ -138,6 +138,10 @@ pub struct App {
     pub outcome_filter: [bool; 4],
     /// Only rows whose mapped value differs from the expected message.
     pub differs_only: bool,
+    /// The Messages tab wraps long segments (else it scrolls sideways).
+    pub wrap_lines: bool,
+    /// The scenario list scrolls to this scenario on its next frame.
+    pub scroll_list_to: Option<usize>,
     pub search: String,
     pub inspect: Option<inspect::InspectState>,
     /// Files being read for inspection on a background thread.
@@ -222,6 +226,8 @@ impl App {
             verdict_filter: VerdictFilter::All,
             outcome_filter: [true; 4],
             differs_only: false,
+            wrap_lines: true,
+            scroll_list_to: None,
             search: String::new(),
             inspect: None,
             reading: None,
@@ -610,7 +616,16 @@ impl App {
                 r.replay.source.clone(),
                 hl7::parse_one(&r.replay.mapped_text).ok(),
             ),
-            None => (Vec::new(), None, None),
+            // Not replayed yet: the source is known all the same.
+            None => {
+                let source = self
+                    .workspace
+                    .as_ref()
+                    .and_then(|ws| ws.scenarios.get(index))
+                    .and_then(|s| s.prepared_input().ok())
+                    .and_then(|t| hl7::parse_one(&t).ok());
+                (Vec::new(), source, None)
+            }
         };
         self.selected = Some(Selected {
             index,
@@ -1266,7 +1281,10 @@ impl App {
                 .as_ref()
                 .and_then(|ws| ws.scenarios.iter().position(|s| &s.id == id))
             {
-                Some(i) => self.command(Command::SelectScenario(i)),
+                Some(i) => {
+                    self.command(Command::SelectScenario(i));
+                    self.scroll_list_to = Some(i);
+                }
                 None => {
                     let message = format!("no scenario `{id}` in this workspace");
                     eprintln!("baton: --select: {message}");

@@ -52,9 +52,14 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             };
             let selected = app.selected.as_ref().map(|s| s.index);
             let row_height = 44.0;
-            egui::ScrollArea::vertical()
-                .auto_shrink([false, false])
-                .show_rows(ui, row_height, visible.len(), |ui, range| {
+            let mut area = egui::ScrollArea::vertical().auto_shrink([false, false]);
+            // `--select` (and any selection made elsewhere) brings its row into view.
+            if let Some(i) = app.scroll_list_to.take()
+                && let Some(pos) = visible.iter().position(|&v| v == i)
+            {
+                area = area.vertical_scroll_offset((pos as f32 - 3.0).max(0.0) * row_height);
+            }
+            area.show_rows(ui, row_height, visible.len(), |ui, range| {
                     for &i in &visible[range] {
                         let s = &ws.scenarios[i];
                         let result = app
@@ -73,7 +78,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         });
                         ui.horizontal(|ui| {
                             ui.add_space(4.0);
-                            ui.label(RichText::new(&s.id).small().weak());
+                            ui.label(RichText::new(&s.id).size(12.5).weak());
                             if let Some((_, ack, c)) = &result {
                                 ui.label(
                                     RichText::new(format!(
@@ -84,8 +89,12 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                                         c.dropped,
                                         c.warnings
                                     ))
-                                    .small(),
-                                );
+                                    .size(12.5),
+                                )
+                                .on_hover_text(format!(
+                                    "receipt {ack}; fields: {} accepted, {} transformed, {} rejected, {} dropped; {} carry warnings",
+                                    c.accepted, c.transformed, c.rejected, c.dropped, c.warnings
+                                ));
                             }
                         });
                         ui.add_space(2.0);

@@ -57,9 +57,12 @@ pub fn kind_badge(ui: &mut egui::Ui, k: Kind) {
 
 pub fn verdict_badge(ui: &mut egui::Ui, v: Option<Verdict>) {
     match v {
-        Some(Verdict::Met) => badge(ui, "MET", GREEN),
-        Some(Verdict::Unmet) => badge(ui, "UNMET", RED),
-        None => badge(ui, "NOT RUN", GREY),
+        Some(Verdict::Met) => {
+            badge(ui, "MET", GREEN).on_hover_text("MET: every expectation of the scenario held")
+        }
+        Some(Verdict::Unmet) => badge(ui, "UNMET", RED)
+            .on_hover_text("UNMET: at least one expectation did not hold (see Expectations)"),
+        None => badge(ui, "NOT RUN", GREY).on_hover_text("not replayed yet (Ctrl+R replays all)"),
     };
 }
 
