@@ -704,3 +704,46 @@ fn the_messages_tab_shows_the_source_before_a_replay() {
     h.get_by_label("Replay the scenario to see the mapped message.");
     assert!(h.state().wrap_lines);
 }
+
+#[test]
+fn without_a_file_dialog_a_path_field_opens_workspaces_and_messages() {
+    let path = PathBuf::from("test-scenarios/lab-orders-results");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .allow_missing_glyphs()
+        .build_eframe(move |_cc| {
+            // No dialog can open here: both pickers give nothing.
+            let mut app = App::with_picker(path, Box::new(|| None));
+            app.set_files_picker(Box::new(|| None));
+            app
+        });
+    h.step();
+    h.get_by_label("Open workspace…").click();
+    h.run_steps(2);
+    h.get_by_label_contains("No file dialog is available here");
+    type_into(&mut h, "Path:", "test-scenarios/adt-registration");
+    h.get_by_label("Open").click();
+    h.run_steps(3);
+    assert!(h.state().path_prompt.is_none());
+    assert_eq!(
+        h.state().workspace_path,
+        PathBuf::from("test-scenarios/adt-registration")
+    );
+    // The same for message files.
+    h.get_by_label("Open messages…").click();
+    h.run_steps(2);
+    type_into(&mut h, "Path:", "tests/data/traffic/results-day.hl7");
+    h.get_by_label("Open").click();
+    let start = Instant::now();
+    while h.state().inspect.is_none() && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    assert!(h.state().inspect.is_some(), "the file is being inspected");
+    // Cancel closes the field and does nothing.
+    h.get_by_label("Open workspace…").click();
+    h.run_steps(2);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.state().path_prompt.is_none());
+}

@@ -69,6 +69,10 @@ pub enum Command {
     /// Save the generated scenarios ticked for saving.
     SaveGenerated,
     ExportReport,
+    /// Export the report to this path (chosen in a dialog or typed).
+    ExportReportTo(PathBuf),
+    /// Choose message files to inspect (a dialog, else a path field).
+    ChooseMessages,
     SetMask(bool),
 }
 
@@ -173,6 +177,47 @@ pub struct App {
     job: Option<Job>,
     picker: Picker,
     save_picker: signoff::SavePicker,
+    files_picker: FilesPicker,
+    /// A path typed in when no file dialog can open.
+    pub path_prompt: Option<PathPrompt>,
+}
+
+/// Replaces the message-files dialog in tests.
+pub type FilesPicker = Box<dyn FnMut() -> Option<Vec<PathBuf>> + Send>;
+
+/// What a typed path is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFor {
+    Workspace,
+    Messages,
+    Report,
+}
+
+/// The path field shown when no file dialog can open (no desktop portal,
+/// a remote session): never a click that silently does nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPrompt {
+    pub purpose: PathFor,
+    pub text: String,
+}
+
+impl PathPrompt {
+    fn new(purpose: PathFor) -> PathPrompt {
+        PathPrompt {
+            purpose,
+            text: String::new(),
+        }
+    }
+}
+
+fn default_files_picker() -> FilesPicker {
+    Box::new(|| {
+        rfd::FileDialog::new()
+            .set_title("Open HL7 message files")
+            .add_filter("HL7 messages", &["hl7", "txt", "er7", "msg"])
+            .add_filter("All files", &["*"])
+            .pick_files()
+    })
 }
 
 fn default_picker() -> Picker {
@@ -247,9 +292,74 @@ impl App {
             job: None,
             picker,
             save_picker: signoff::default_save_picker(),
+            files_picker: default_files_picker(),
+            path_prompt: None,
         };
         app.open_workspace(&workspace);
         app
+    }
+
+    /// Replaces the message-files dialog (tests).
+    pub fn set_files_picker(&mut self, p: FilesPicker) {
+        self.files_picker = p;
+    }
+
+    /// The path field, when a dialog could not open.
+    fn path_prompt_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(prompt) = self.path_prompt.as_mut() else {
+            return;
+        };
+        let (title, action, hint) = match prompt.purpose {
+            PathFor::Workspace => ("Open workspace", "Open", "/path/to/workspace folder"),
+            PathFor::Messages => ("Open messages", "Open", "/path/to/messages.hl7"),
+            PathFor::Report => ("Export report", "Export", "/path/to/report.html"),
+        };
+        let mut done = None;
+        let mut cancel = false;
+        egui::Panel::top("path_prompt").show(ui, |ui| {
+            ui.add_space(4.0);
+            ui.horizontal_wrapped(|ui| {
+                ui.strong(format!("{title}:"));
+                ui.label("No file dialog is available here (no desktop portal, or a remote session). Type the path.");
+            });
+            {
+                let label = ui.label("Path:");
+                let edit = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut prompt.text)
+                            .hint_text(hint)
+                            .desired_width(420.0),
+                    )
+                    .labelled_by(label.id);
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                ui.horizontal(|ui| {
+                    let ok = !prompt.text.trim().is_empty();
+                    if ui
+                        .add_enabled(ok, egui::Button::new(action))
+                        .on_disabled_hover_text("Type a path first")
+                        .clicked()
+                        || (enter && ok)
+                    {
+                        done = Some(PathBuf::from(prompt.text.trim()));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        cancel = true;
+                    }
+                });
+            }
+            ui.add_space(4.0);
+        });
+        if cancel {
+            self.path_prompt = None;
+        } else if let Some(p) = done {
+            let purpose = prompt.purpose;
+            self.path_prompt = None;
+            self.command(match purpose {
+                PathFor::Workspace => Command::OpenWorkspace(p),
+                PathFor::Messages => Command::InspectFiles(vec![p]),
+                PathFor::Report => Command::ExportReportTo(p),
+            });
+        }
     }
 
     /// Replaces the report save dialog (tests).
@@ -730,11 +840,14 @@ impl App {
         for c in std::mem::take(&mut self.commands) {
             match c {
                 Command::OpenWorkspace(p) => self.open_workspace(&p),
-                Command::ChooseWorkspace => {
-                    if let Some(p) = (self.picker)() {
-                        self.open_workspace(&p);
-                    }
-                }
+                Command::ChooseWorkspace => match (self.picker)() {
+                    Some(p) => self.open_workspace(&p),
+                    None => self.path_prompt = Some(PathPrompt::new(PathFor::Workspace)),
+                },
+                Command::ChooseMessages => match (self.files_picker)() {
+                    Some(files) if !files.is_empty() => self.command(Command::InspectFiles(files)),
+                    _ => self.path_prompt = Some(PathPrompt::new(PathFor::Messages)),
+                },
                 Command::ReplayAll => {
                     let all = (0..self.results.len()).collect();
                     self.start_replay(all, ctx.cloned());
@@ -970,10 +1083,13 @@ impl App {
                         self.reload_session();
                     }
                 }
-                Command::ExportReport => {
+                Command::ExportReport => match (self.save_picker)() {
+                    Some(out) => self.command(Command::ExportReportTo(out)),
+                    None => self.path_prompt = Some(PathPrompt::new(PathFor::Report)),
+                },
+                Command::ExportReportTo(out) => {
                     if let (Some(all), Some(ws)) =
                         (self.ensure_all_results(), self.workspace.clone())
-                        && let Some(out) = (self.save_picker)()
                     {
                         {
                             let s = self.session.loaded.clone().unwrap_or_default();
@@ -1056,6 +1172,7 @@ impl App {
         self.poll_session();
         self.shortcuts(&ctx);
         self.top_bar(ui);
+        self.path_prompt_ui(ui);
         problems::ui(self, ui);
         if self.inspect.is_some() {
             inspect::ui(self, ui);
@@ -1081,6 +1198,13 @@ impl App {
                     .clicked()
                 {
                     self.command(Command::ChooseWorkspace);
+                }
+                if ui
+                    .button("Open messages…")
+                    .on_hover_text("Inspect .hl7 files: every message, segment and field (or drop files on the window)")
+                    .clicked()
+                {
+                    self.command(Command::ChooseMessages);
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.persisted.recent.is_empty() {
