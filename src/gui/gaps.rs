@@ -153,18 +153,20 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         });
     let selected = app.gap_selected.clone();
     let mut clicked = None;
+    // Columns share the width there is: at 1280 px nothing essential is cut.
+    let w = (ui.available_width() - 150.0).max(500.0);
     TableBuilder::new(ui)
         .id_salt("gaps_table")
         .striped(true)
         .resizable(true)
-        .column(Column::initial(70.0))
-        .column(Column::initial(90.0))
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(330.0).clip(true))
-        .column(Column::initial(110.0).clip(true))
-        .column(Column::remainder().clip(true))
+        .column(Column::initial(64.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(w * 0.15).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.14).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.14).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.30).at_least(100.0).clip(true))
+        .column(Column::initial(w * 0.10).at_least(50.0).clip(true))
+        .column(Column::remainder().at_least(60.0).clip(true))
         .header(20.0, |mut hd| {
             for t in [
                 "Status",
@@ -225,7 +227,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         .map(|g| g.severity)
                         .max()
                         .unwrap_or(Severity::Information);
+                    // A gap the rules resolve is not an open problem: not red.
                     let c = match worst {
+                        _ if r.status == "covered" => style::GREY,
                         Severity::Error => style::RED,
                         Severity::Warning => style::AMBER,
                         Severity::Information => style::GREY,

@@ -971,7 +971,8 @@ impl App {
                                 self.generated = g
                                     .into_iter()
                                     .filter(|x| !existing.contains(&x.id.as_str()))
-                                    .map(|x| (x, true))
+                                    // Nothing is saved unless the reviewer ticks it.
+                                    .map(|x| (x, false))
                                     .collect();
                                 self.session.message = Some(format!(
                                     "{} new scenarios generated for review",
@@ -1281,7 +1282,9 @@ impl App {
                             .strong(),
                         );
                         ui.separator();
-                        ui.label(egui::RichText::new(&ws.name).weak());
+                        // Truncated to the room left: it never runs under the buttons.
+                        ui.add(egui::Label::new(egui::RichText::new(&ws.name).weak()).truncate())
+                            .on_hover_text(&ws.name);
                     }
                 });
             });
