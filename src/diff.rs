@@ -85,6 +85,10 @@ pub struct DiffRow {
     /// The mapped value differs from the expected message's (false when
     /// the scenario gives no expected message).
     pub differs_from_expected: bool,
+    /// The most serious finding on a row that is not rejected (a warning or
+    /// information riding on it); for a rejected row, its error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::finding::Severity>,
 }
 
 fn change_of(a: Option<&str>, b: Option<&str>) -> Change {
@@ -124,6 +128,7 @@ pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
         source_to_mapped: spans(x.map(|v| &**v), y.map(|v| &**v)),
         mapped_to_expected: Vec::new(),
         differs_from_expected: false,
+        severity: None,
         target: None,
         path: p,
     };
@@ -232,6 +237,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                     _ => Vec::new(),
                 },
                 differs_from_expected: f.differs_from_expected,
+                severity: f.findings.iter().map(|x| x.severity).max(),
             }
         })
         .collect();
@@ -248,6 +254,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
         source_to_mapped: Vec::new(),
         mapped_to_expected: spans(None, Some(&o.expected)),
         differs_from_expected: true,
+        severity: None,
     }));
     rows
 }

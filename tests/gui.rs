@@ -750,3 +750,50 @@ fn without_a_file_dialog_a_path_field_opens_workspaces_and_messages() {
     h.run_steps(2);
     assert!(h.state().path_prompt.is_none());
 }
+
+#[test]
+fn the_keyboard_moves_through_scenarios_and_problems_and_copies() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.state_mut().command(Command::SelectScenario(19));
+    h.run_steps(2);
+    // F8: the next problem row (the rejected OBX[2]-6), selected and in view.
+    h.key_press(egui::Key::F8);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().selected_field.as_ref().map(|p| p.to_string()),
+        Some("OBX[2]-6".to_string())
+    );
+    h.get_by_label("Severity");
+    // Shift+F8 wraps back to the same single problem.
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::F8);
+    h.run_steps(2);
+    assert_eq!(
+        h.state().selected_field.as_ref().map(|p| p.to_string()),
+        Some("OBX[2]-6".to_string())
+    );
+    // Down and Up move through the scenario list.
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(2);
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(20));
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(2);
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(19));
+    // Ctrl+C copies the selected field's value.
+    h.state_mut().selected_field = Some("OBX[1]-6".parse().unwrap());
+    h.event(egui::Event::Copy);
+    h.step();
+    assert_eq!(
+        h.state().selected_value().as_deref(),
+        Some("mg/dL^mg/dL^UCUM")
+    );
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == "mg/dL^mg/dL^UCUM"));
+    assert!(copied, "{:?}", h.output().platform_output.commands);
+}

@@ -154,6 +154,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     });
     ui.add_space(4.0);
     let indices = app.visible_row_indices();
+    let scroll_to = app.scroll_fields_to.take();
     let masked = app.mask_screen;
     let shown = |v: &str| app.shown(v);
     let Some(sel) = app.selected.as_ref() else {
@@ -166,6 +167,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let selected_field = app.selected_field.clone();
     let mut clicked = None;
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(14.0) + 8.0;
+    let problems = indices
+        .iter()
+        .filter(|&&i| App::is_problem(&all_rows[i]))
+        .count();
     let mut table = TableBuilder::new(ui)
         .id_salt("fields_table")
         .striped(true)
@@ -178,8 +183,12 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     if has_expected {
         table = table.column(Column::initial(170.0).at_least(80.0).clip(true));
     }
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row, Some(egui::Align::Center));
+    }
     table
         .column(Column::initial(100.0).at_least(90.0))
+        .column(Column::initial(70.0).at_least(60.0))
         .column(Column::remainder().at_least(160.0).clip(true))
         .min_scrolled_height(0.0)
         .header(22.0, |mut h| {
@@ -204,6 +213,11 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 ui.strong("Outcome");
             });
             h.col(|ui| {
+                ui.strong("Severity").on_hover_text(format!(
+                    "{problems} problem rows: F8 goes to the next, Shift+F8 to the previous"
+                ));
+            });
+            h.col(|ui| {
                 ui.strong("Rule / code and reason");
             });
         })
@@ -215,12 +229,24 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     .is_some_and(|p| p.same_field(&r.path));
                 row.set_selected(is_sel);
                 row.col(|ui| {
-                    if ui
-                        .selectable_label(is_sel, RichText::new(r.path.to_string()).monospace())
-                        .clicked()
-                    {
+                    let resp =
+                        ui.selectable_label(is_sel, RichText::new(r.path.to_string()).monospace());
+                    if resp.clicked() {
                         clicked = Some(r.path.clone());
                     }
+                    resp.context_menu(|ui| {
+                        let value = r.mapped.as_deref().or(r.source.as_deref()).unwrap_or("");
+                        for (label, text) in [
+                            ("Copy value", shown(value)),
+                            ("Copy path", r.path.to_string()),
+                            ("Copy source value", shown(r.source.as_deref().unwrap_or(""))),
+                        ] {
+                            if ui.button(label).clicked() {
+                                ui.ctx().copy_text(text);
+                                ui.close();
+                            }
+                        }
+                    });
                 });
                 row.col(|ui| {
                     ui.add(egui::Label::new(r.name.as_ref()).truncate());
@@ -262,6 +288,16 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     if r.differs_from_expected {
                         ui.label(RichText::new("≠ expected").color(style::AMBER).strong())
                             .on_hover_text("the mapped value differs from the scenario's expected message");
+                    }
+                });
+                row.col(|ui| {
+                    if let Some(sev) = r.severity {
+                        let c = match sev {
+                            crate::Severity::Error => style::RED,
+                            crate::Severity::Warning => style::AMBER,
+                            crate::Severity::Information => style::GREY,
+                        };
+                        ui.colored_label(c, sev.as_str());
                     }
                 });
                 row.col(|ui| {

@@ -146,6 +146,8 @@ pub struct App {
     pub wrap_lines: bool,
     /// The scenario list scrolls to this scenario on its next frame.
     pub scroll_list_to: Option<usize>,
+    /// The Fields table scrolls to this visible row on its next frame.
+    pub scroll_fields_to: Option<usize>,
     pub search: String,
     pub inspect: Option<inspect::InspectState>,
     /// Files being read for inspection on a background thread.
@@ -273,6 +275,7 @@ impl App {
             differs_only: false,
             wrap_lines: true,
             scroll_list_to: None,
+            scroll_fields_to: None,
             search: String::new(),
             inspect: None,
             reading: None,
@@ -302,6 +305,101 @@ impl App {
     /// Replaces the message-files dialog (tests).
     pub fn set_files_picker(&mut self, p: FilesPicker) {
         self.files_picker = p;
+    }
+
+    /// Keys that move and copy, when no text field has the keyboard:
+    /// Up/Down through the scenario list, F8 / Shift+F8 to the next or
+    /// previous problem row of the Fields tab, Ctrl+C the selected field's value.
+    fn navigation_keys(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        use egui::{Key, Modifiers};
+        let (up, down, next, prev, copy) = ctx.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::NONE, Key::ArrowUp),
+                i.consume_key(Modifiers::NONE, Key::ArrowDown),
+                i.consume_key(Modifiers::NONE, Key::F8),
+                i.consume_key(Modifiers::SHIFT, Key::F8),
+                i.events.iter().any(|e| matches!(e, egui::Event::Copy)),
+            )
+        });
+        if up || down {
+            let list = self.visible_scenarios();
+            let at = self
+                .selected
+                .as_ref()
+                .and_then(|s| list.iter().position(|&i| i == s.index));
+            let to = match (at, down) {
+                (None, _) => list.first().copied(),
+                (Some(p), true) => list.get(p + 1).copied(),
+                (Some(p), false) => p.checked_sub(1).and_then(|p| list.get(p).copied()),
+            };
+            if let Some(i) = to {
+                self.command(Command::SelectScenario(i));
+                self.scroll_list_to = Some(i);
+            }
+        }
+        if next || prev {
+            self.step_problem(next);
+        }
+        if copy && let Some(text) = self.selected_value() {
+            ctx.copy_text(text);
+        }
+    }
+
+    /// Whether a row of the Fields tab is a problem: rejected, with a
+    /// warning, or different from the expected message.
+    pub fn is_problem(r: &DiffRow) -> bool {
+        r.outcome == Some(OutcomeKind::Rejected)
+            || r.differs_from_expected
+            || r.severity >= Some(crate::finding::Severity::Warning)
+    }
+
+    /// Selects the next (or previous) problem row of the Fields tab, wrapping.
+    pub fn step_problem(&mut self, forward: bool) {
+        let Some(sel) = &self.selected else { return };
+        let rows = self.visible_row_indices();
+        let problems: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| App::is_problem(&sel.rows[i]))
+            .collect();
+        if problems.is_empty() {
+            return;
+        }
+        let current = self
+            .selected_field
+            .as_ref()
+            .and_then(|p| rows.iter().position(|&i| sel.rows[i].path == *p));
+        let pos_of = |i: usize| rows.iter().position(|&r| r == i).unwrap_or(0);
+        let pick = match current {
+            None if forward => problems[0],
+            None => problems[problems.len() - 1],
+            Some(c) if forward => problems
+                .iter()
+                .copied()
+                .find(|&i| pos_of(i) > c)
+                .unwrap_or(problems[0]),
+            Some(c) => problems
+                .iter()
+                .rev()
+                .copied()
+                .find(|&i| pos_of(i) < c)
+                .unwrap_or(problems[problems.len() - 1]),
+        };
+        self.selected_field = Some(sel.rows[pick].path.clone());
+        self.scroll_fields_to = Some(pos_of(pick));
+        self.tab = Tab::Fields;
+    }
+
+    /// The selected field's value as shown: the mapped value, else the source's.
+    pub fn selected_value(&self) -> Option<String> {
+        let sel = self.selected.as_ref()?;
+        let p = self.selected_field.as_ref()?;
+        let row = sel.rows.iter().find(|r| r.path == *p)?;
+        let v = row.mapped.as_deref().or(row.source.as_deref())?;
+        Some(self.shown(v))
     }
 
     /// The path field, when a dialog could not open.
@@ -1142,6 +1240,7 @@ impl App {
         } else if all {
             self.command(Command::ReplayAll);
         }
+        self.navigation_keys(ctx);
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
