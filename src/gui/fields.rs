@@ -161,6 +161,11 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         return;
     };
     let all_rows = &sel.rows;
+    let delims = sel
+        .source
+        .as_ref()
+        .map(|m| m.delimiters)
+        .unwrap_or_default();
     let has_expected = app
         .result(sel.index)
         .is_some_and(|r| r.expected_text.is_some());
@@ -171,25 +176,29 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .iter()
         .filter(|&&i| App::is_problem(&all_rows[i]))
         .count();
+    // Columns share the width there is: values get the room on a wide
+    // screen, and the reason column stays in view on a narrow one.
+    let w = (ui.available_width() - 90.0 - 100.0 - 70.0).max(400.0);
+    let share = if has_expected { 0.18 } else { 0.22 };
     let mut table = TableBuilder::new(ui)
         .id_salt("fields_table")
         .striped(true)
         .resizable(true)
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::initial(90.0).at_least(70.0))
-        .column(Column::initial(170.0).at_least(80.0).clip(true))
-        .column(Column::initial(190.0).at_least(80.0).clip(true))
-        .column(Column::initial(190.0).at_least(80.0).clip(true));
+        .column(Column::initial(w * 0.15).at_least(70.0).clip(true))
+        .column(Column::initial(w * share).at_least(70.0).clip(true))
+        .column(Column::initial(w * share).at_least(70.0).clip(true));
     if has_expected {
-        table = table.column(Column::initial(170.0).at_least(80.0).clip(true));
+        table = table.column(Column::initial(w * share).at_least(70.0).clip(true));
     }
     if let Some(row) = scroll_to {
         table = table.scroll_to_row(row, Some(egui::Align::Center));
     }
     table
         .column(Column::initial(100.0).at_least(90.0))
-        .column(Column::initial(70.0).at_least(60.0))
-        .column(Column::remainder().at_least(160.0).clip(true))
+        .column(Column::initial(64.0).at_least(56.0))
+        .column(Column::remainder().at_least(120.0).clip(true))
         .min_scrolled_height(0.0)
         .header(22.0, |mut h| {
             h.col(|ui| {
@@ -251,24 +260,36 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     ui.add(egui::Label::new(r.name.as_ref()).truncate());
                 });
+                // One tooltip per cell: the unescaped value (and the raw text
+                // when escapes make them differ), never egui's elision tooltip too.
+                let tip = |v: &str, extra: Option<String>| {
+                    let value = crate::hl7::unescape(v, &delims);
+                    let mut t = if value != v {
+                        format!("{value}\nraw: {v}")
+                    } else {
+                        v.to_string()
+                    };
+                    if let Some(e) = extra {
+                        t.push_str(&format!("\n{e}"));
+                    }
+                    t
+                };
                 row.col(|ui| {
                     let v = shown(r.source.as_deref().unwrap_or(""));
                     let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
-                    ui.add(
-                        egui::Label::new(highlighted(ui, &v, spans, SpanKind::Delete)).truncate(),
-                    )
-                    .on_hover_text(&v);
+                    let label = egui::Label::new(highlighted(ui, &v, spans, SpanKind::Delete))
+                        .truncate()
+                        .show_tooltip_when_elided(false);
+                    ui.add(label).on_hover_text(tip(&v, None));
                 });
                 row.col(|ui| {
                     let v = shown(r.mapped.as_deref().unwrap_or(""));
                     let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
-                    let mut label = ui.add(
-                        egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert)).truncate(),
-                    );
-                    if let Some(t) = &r.target {
-                        label = label.on_hover_text(format!("moved to {t}"));
-                    }
-                    label.on_hover_text(&v);
+                    let label = egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert))
+                        .truncate()
+                        .show_tooltip_when_elided(false);
+                    let moved = r.target.as_ref().map(|t| format!("moved to {t}"));
+                    ui.add(label).on_hover_text(tip(&v, moved));
                 });
                 if has_expected {
                     row.col(|ui| {
@@ -276,9 +297,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         let spans: &[Span] = if masked { &[] } else { &r.mapped_to_expected };
                         ui.add(
                             egui::Label::new(highlighted(ui, &v, spans, SpanKind::Equal))
-                                .truncate(),
+                                .truncate()
+                                .show_tooltip_when_elided(false),
                         )
-                        .on_hover_text("mapped → expected: struck-through red is in the mapped value only, green in the expected value only");
+                        .on_hover_text(tip(&v, Some("mapped → expected: struck-through red is in the mapped value only, green in the expected value only".into())));
                     });
                 }
                 row.col(|ui| {
@@ -302,7 +324,12 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     let d = shown(&r.detail);
-                    ui.add(egui::Label::new(&d).truncate()).on_hover_text(&d);
+                    ui.add(
+                        egui::Label::new(&d)
+                            .truncate()
+                            .show_tooltip_when_elided(false),
+                    )
+                    .on_hover_text(&d);
                 });
             });
         });

@@ -10,6 +10,8 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .resizable(true)
         .default_size(360.0)
         .min_size(260.0)
+        // Its width is the user's: long names and count lines do not widen it.
+        .max_size(520.0)
         .show(ui, |ui| {
             ui.add_space(4.0);
             ui.horizontal(|ui| {
