@@ -88,10 +88,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 ui.strong("The input could not be read as a message: no field to account for.");
             });
             for p in &r.replay.parse_problems {
-                let c = match p.severity {
-                    crate::Severity::Error => style::RED,
-                    _ => style::AMBER,
-                };
+                let c = style::severity_color(p.severity);
                 ui.colored_label(
                     c,
                     format!("line {}, column {}: {}", p.line, p.column, p.message),
@@ -314,12 +311,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     if let Some(sev) = r.severity {
-                        let c = match sev {
-                            crate::Severity::Error => style::RED,
-                            crate::Severity::Warning => style::AMBER,
-                            crate::Severity::Information => style::GREY,
-                        };
-                        ui.colored_label(c, sev.as_str());
+                        ui.colored_label(style::severity_color(sev), sev.as_str());
                     }
                 });
                 row.col(|ui| {

@@ -228,11 +228,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                         .max()
                         .unwrap_or(Severity::Information);
                     // A gap the rules resolve is not an open problem: not red.
-                    let c = match worst {
-                        _ if r.status == "covered" => style::GREY,
-                        Severity::Error => style::RED,
-                        Severity::Warning => style::AMBER,
-                        Severity::Information => style::GREY,
+                    let c = if r.status == "covered" {
+                        style::GREY
+                    } else {
+                        style::severity_color(worst)
                     };
                     ui.add(egui::Label::new(RichText::new(&text).color(c)).truncate())
                         .on_hover_text(&text);

@@ -5,7 +5,7 @@ use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 
 use super::{App, style};
-use crate::finding::{Severity, Side, code_text};
+use crate::finding::{Side, code_text};
 use crate::replay::ScenarioResult;
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
@@ -74,12 +74,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
                         ui.label(format!("{} {}", f.code, code_text(f.code)));
                     });
                     row.col(|ui| {
-                        let c = match f.severity {
-                            Severity::Error => style::RED,
-                            Severity::Warning => style::AMBER,
-                            Severity::Information => style::GREY,
-                        };
-                        ui.colored_label(c, f.severity.as_str());
+                        ui.colored_label(style::severity_color(f.severity), f.severity.as_str());
                     });
                     row.col(|ui| {
                         ui.label(f.side.as_str());

@@ -55,6 +55,15 @@ pub fn kind_badge(ui: &mut egui::Ui, k: Kind) {
     ui.label(RichText::new(k.as_str()).color(color).small().strong());
 }
 
+/// The color of a severity: red errors, amber warnings, grey information.
+pub fn severity_color(s: crate::Severity) -> Color32 {
+    match s {
+        crate::Severity::Error => RED,
+        crate::Severity::Warning => AMBER,
+        crate::Severity::Information => GREY,
+    }
+}
+
 pub fn verdict_badge(ui: &mut egui::Ui, v: Option<Verdict>) {
     match v {
         Some(Verdict::Met) => {

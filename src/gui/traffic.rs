@@ -625,13 +625,8 @@ fn detail(app: &mut App, ui: &mut egui::Ui, f: &FieldStats, ctx: &egui::Context)
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(format!("{} ×", thousands(x.count))).strong());
             ui.label(
-                RichText::new(format!("{} {}", x.code, x.severity.as_str())).color(
-                    if x.severity == crate::Severity::Error {
-                        style::RED
-                    } else {
-                        style::AMBER
-                    },
-                ),
+                RichText::new(format!("{} {}", x.code, x.severity.as_str()))
+                    .color(style::severity_color(x.severity)),
             );
             ui.label(format!("({})", x.side.as_str()));
             ui.label(traffic::html::shown_reason(None, &f.path, x));
