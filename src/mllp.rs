@@ -147,6 +147,18 @@ pub struct Exchange {
     pub error: Option<String>,
     /// Stray bytes before the start byte.
     pub garbage_bytes: usize,
+    /// When the exchange ended, UTC (RFC 3339); empty in records written
+    /// before it was kept. (Not `at`: a session record has its own `at`.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ended_at: String,
+}
+
+/// Now, UTC, to the second (RFC 3339).
+fn now_utc() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 /// MSA-1 of an ACK text ("" when absent).
@@ -286,6 +298,7 @@ pub fn send(
             retries,
             error,
             garbage_bytes,
+            ended_at: now_utc(),
         });
     }
     out
@@ -372,6 +385,7 @@ impl Exchange {
             retries: 0,
             error: Some(error),
             garbage_bytes: 0,
+            ended_at: now_utc(),
         }
     }
 }
@@ -510,6 +524,7 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
                         retries,
                         error: error.clone(),
                         garbage_bytes,
+                        ended_at: String::new(),
                     },
                 );
                 // The receiver's ACK goes back; without one, the sender hears AE.
@@ -559,6 +574,7 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
                 retries: 0,
                 error: write_err.map(|e| format!("could not send the ACK: {e}")),
                 garbage_bytes: frame.garbage,
+                ended_at: String::new(),
             },
         );
         if o.max_messages
@@ -573,6 +589,9 @@ fn handle(ws: &Workspace, stream: TcpStream, peer: SocketAddr, o: &ListenOptions
 /// Records an exchange: to the session and the stream as it happens, in
 /// the totals, and in the bounded window.
 fn record(live: &Live, mut e: Exchange) {
+    if e.ended_at.is_empty() {
+        e.ended_at = now_utc();
+    }
     if let Some((root, name)) = &live.capture
         && crate::session::append(root, name, crate::session::Event::Exchange(e.clone())).is_err()
     {

@@ -405,6 +405,11 @@ fn live_panel_listens_and_shows_each_exchange() {
     }
     h.run_steps(2);
     h.get_by_label_contains("1 messages · 0 errors");
+    // Each exchange shows its message type and time.
+    assert!(h.query_all_by_label("ORM^O01").count() >= 1);
+    let at = h.state().live.transcript()[0].ended_at.clone();
+    assert!(at.ends_with('Z') && at.len() == 20, "{at}");
+    h.get_by_label(&at[11..19]);
     h.get_by_label("ORD000123").click();
     h.run_steps(2);
     h.get_by_label_contains("ORD000123: 41 accepted, 3 transformed, 1 rejected, 1 dropped");

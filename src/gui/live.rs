@@ -233,18 +233,22 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .id_salt("live_table")
         .striped(true)
         .max_scroll_height(220.0)
+        .column(Column::initial(70.0))
+        .column(Column::initial(70.0))
+        .column(Column::initial(130.0))
         .column(Column::initial(80.0))
         .column(Column::initial(150.0))
-        .column(Column::initial(160.0))
-        .column(Column::initial(70.0))
-        .column(Column::initial(80.0))
-        .column(Column::initial(80.0))
+        .column(Column::initial(60.0))
+        .column(Column::initial(76.0))
+        .column(Column::initial(76.0))
         .column(Column::remainder().clip(true))
         .header(20.0, |mut h| {
             for x in [
+                "Time (UTC)",
                 "Leg",
                 "Peer",
-                "Message",
+                "Type",
+                "Control id / scenario",
                 "ACK",
                 "Predicted",
                 "Latency",
@@ -260,10 +264,18 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 let i = row.index();
                 let e = &t[i];
                 row.col(|ui| {
+                    // `2026-11-30T10:12:03Z` → `10:12:03`
+                    let time = e.ended_at.get(11..19).unwrap_or(&e.ended_at);
+                    ui.label(time).on_hover_text(&e.ended_at);
+                });
+                row.col(|ui| {
                     ui.label(&e.leg);
                 });
                 row.col(|ui| {
                     ui.label(&e.peer);
+                });
+                row.col(|ui| {
+                    ui.label(message_type(&e.message));
                 });
                 row.col(|ui| {
                     let label = if e.label.is_empty() {
@@ -356,3 +368,38 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
 }
 
 use crate::hl7;
+
+/// MSH-9 type^event of a message text, read from its first line ("" when
+/// it is not a message).
+fn message_type(text: &str) -> String {
+    let Some(rest) = text
+        .trim_start_matches(['\u{0b}', '\u{feff}'])
+        .strip_prefix("MSH")
+    else {
+        return String::new();
+    };
+    let Some(sep) = rest.chars().next() else {
+        return String::new();
+    };
+    let line = rest.split(['\r', '\n']).next().unwrap_or("");
+    // `|^~\&|A|…`: index 1 is MSH-2, so MSH-9 is index 8.
+    let field = line.split(sep).nth(8).unwrap_or("");
+    let comp = line
+        .split(sep)
+        .nth(1)
+        .and_then(|e| e.chars().next())
+        .unwrap_or('^');
+    field.split(comp).take(2).collect::<Vec<_>>().join("^")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn message_type_reads_msh_9() {
+        assert_eq!(
+            super::message_type("MSH|^~\\&|A|B|C|D|2024||ORU^R01^ORU_R01|1|P|2.5.1\rPID|1"),
+            "ORU^R01"
+        );
+        assert_eq!(super::message_type("garbage"), "");
+    }
+}
