@@ -374,9 +374,15 @@ fn live_panel_listens_and_shows_each_exchange() {
     h.state_mut().live.port.clear();
     h.get_by_label("Port").type_text(&port.to_string());
     h.run_steps(1);
+    // Nothing is captured into a session unless asked.
+    assert!(!h.state().live.capture);
+    h.get_by_label("Capture into session “go-live”").click();
+    h.run_steps(1);
+    assert!(h.state().live.capture);
     h.get_by_label("Start listening").click();
     h.run_steps(2);
     h.get_by_label_contains(&format!("Listening on 127.0.0.1:{port}"));
+    h.get_by_label_contains("captured in session go-live");
     // A sender sends the unmapped-language order over real MLLP.
     let msg = std::fs::read_to_string(
         "test-scenarios/lab-orders-results/messages/orm-o01-lipid-panel.hl7",

@@ -19,6 +19,9 @@ pub struct LiveState {
     pub running: Option<(Arc<Live>, String)>,
     pub selected: Option<usize>,
     pub error: Option<String>,
+    /// Record each exchange in the session named in the Session tab (off
+    /// until asked: nothing lands in a session unnoticed).
+    pub capture: bool,
     /// The selected exchange's per-field account, replayed once per selection
     /// (of this listener) rather than every frame.
     account: Option<(Arc<Live>, usize, crate::replay::MessageReplay)>,
@@ -33,6 +36,7 @@ impl Default for LiveState {
             running: None,
             selected: None,
             error: None,
+            capture: false,
             account: None,
         }
     }
@@ -158,11 +162,13 @@ fn histogram(ui: &mut egui::Ui, t: &[Exchange]) {
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let ws = app.workspace.clone();
+    let name_ok = crate::session::check_name(&app.session.name).is_ok();
     let capture = app
         .workspace
         .as_ref()
         .map(|w| (w.root.clone(), app.session.name.clone()))
-        .filter(|(_, n)| crate::session::check_name(n).is_ok());
+        .filter(|_| name_ok && app.live.capture);
+    let session_name = app.session.name.clone();
     let s = &mut app.live;
     ui.horizontal(|ui| {
         let l = ui.label("Port");
@@ -180,6 +186,18 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 .desired_width(160.0),
         )
         .labelled_by(l.id);
+        ui.add_enabled(
+            s.running.is_none() && name_ok,
+            egui::Checkbox::new(
+                &mut s.capture,
+                format!("Capture into session “{session_name}”"),
+            ),
+        )
+        .on_disabled_hover_text(if name_ok {
+            "Stop listening to change this"
+        } else {
+            "Give the session a name in the Session tab first"
+        });
         if s.running.is_none() {
             if ui.button("Start listening").clicked() {
                 s.start(ws, capture);
@@ -205,11 +223,17 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 100.0 * errors as f64 / n as f64
             };
             ui.horizontal(|ui| {
-                ui.colored_label(style::GREEN, RichText::new(format!("Listening on {addr}")).strong());
+                ui.colored_label(
+                    style::GREEN,
+                    RichText::new(format!("Listening on {addr}")).strong(),
+                );
+                let captured = match &live.capture {
+                    Some((_, name)) => format!("captured in session {name}"),
+                    None => "not captured in a session".to_string(),
+                };
                 ui.label(format!(
-                    "{} connections · {n} messages · {errors} errors ({rate:.0}%) · captured in session {}",
+                    "{} connections · {n} messages · {errors} errors ({rate:.0}%) · {captured}",
                     live.connections.load(Ordering::Relaxed),
-                    app.session.name
                 ));
             });
         }
