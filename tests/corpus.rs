@@ -3,6 +3,8 @@
 //! or a hang; valid messages parse cleanly and round-trip byte for byte;
 //! malformed ones give located problems.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,23 +15,7 @@ use baton::inspect::{self, FileView};
 const CORPUS: &str = "tests/data/corpus";
 
 fn files(dir: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![Path::new(CORPUS).join(dir)];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files(&format!("{CORPUS}/{dir}"), &[])
 }
 
 /// Inspects a file on another thread, failing the test if it takes over 10 s.

@@ -13,6 +13,9 @@
 //! `tests/data/fuzz/` (commit it: it becomes a regression test) and fails the run.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+mod common;
+use common::files;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -183,29 +186,6 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], base: &[u8]) -> Vec<u8> {
         v.truncate(MAX_INPUT);
     }
     v
-}
-
-fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::from(dir)];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if exts.is_empty()
-                || p.extension()
-                    .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn seeds(t: Target) -> Vec<Vec<u8>> {

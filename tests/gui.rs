@@ -390,18 +390,7 @@ fn live_panel_listens_and_shows_each_exchange() {
     .unwrap()
     .replace('\n', "\r")
     .replace("spa^Spanish^ISO6392", "Tagalog");
-    let opts = baton::mllp::SendOptions {
-        timeout: Duration::from_secs(10),
-        retries: 2,
-        backoff: Duration::from_millis(50),
-        mapped: false,
-    };
-    let (ack, _, _, err, _) = baton::mllp::exchange(
-        &format!("127.0.0.1:{port}"),
-        &msg,
-        &opts,
-        &baton::mllp::Limits::default(),
-    );
+    let (ack, err) = common::send_over_mllp(port, &msg, 2, Duration::from_millis(50));
     assert!(err.is_none(), "{err:?}");
     assert!(ack.contains("MSA|AE|ORD000123"));
     let start = Instant::now();

@@ -548,18 +548,7 @@ fn a_half_open_connection_is_dropped_and_others_are_served() {
     let msg = std::fs::read_to_string(format!("{W}/messages/oru-r01-lipid-results.hl7"))
         .unwrap()
         .replace('\n', "\r");
-    let opts = baton::mllp::SendOptions {
-        timeout: Duration::from_secs(10),
-        retries: 1,
-        backoff: Duration::from_millis(50),
-        mapped: false,
-    };
-    let (ack, _, _, err, _) = baton::mllp::exchange(
-        &format!("127.0.0.1:{port}"),
-        &msg,
-        &opts,
-        &baton::mllp::Limits::default(),
-    );
+    let (ack, err) = common::send_over_mllp(port, &msg, 1, Duration::from_millis(50));
     assert!(err.is_none() && ack.contains("MSA|AA"), "{err:?} {ack}");
     let t = finish(listener);
     // The stalled half-message is recorded as an error; the idle connection is simply dropped.
@@ -618,18 +607,7 @@ fn connections_past_the_cap_are_refused_and_recorded() {
     let msg = std::fs::read_to_string(format!("{W}/messages/oru-r01-lipid-results.hl7"))
         .unwrap()
         .replace('\n', "\r");
-    let opts = baton::mllp::SendOptions {
-        timeout: Duration::from_secs(10),
-        retries: 3,
-        backoff: Duration::from_millis(200),
-        mapped: false,
-    };
-    let (ack, _, _, err, _) = baton::mllp::exchange(
-        &format!("127.0.0.1:{port}"),
-        &msg,
-        &opts,
-        &baton::mllp::Limits::default(),
-    );
+    let (ack, err) = common::send_over_mllp(port, &msg, 3, Duration::from_millis(200));
     assert!(err.is_none() && ack.contains("MSA|AA"), "{err:?} {ack}");
     let t = finish(listener);
     assert_eq!(t["summary"]["refused"], 6, "{t:#}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use baton::hl7;
 use baton::profile::Profile;
@@ -269,10 +269,8 @@ fn a_learned_profile_accepts_its_log_and_flags_what_every_message_carried() {
 
 #[test]
 fn learned_profiles_accept_every_corpus_file_they_came_from() {
-    let mut files: Vec<PathBuf> = Vec::new();
-    for dir in ["tests/data/corpus/batch", "tests/data/corpus/messages"] {
-        collect(Path::new(dir), &mut files);
-    }
+    let mut files = common::files("tests/data/corpus/batch", &["hl7", "txt"]);
+    files.extend(common::files("tests/data/corpus/messages", &["hl7", "txt"]));
     assert!(files.len() > 20);
     let mut checked = 0;
     for f in files {
@@ -299,17 +297,6 @@ fn learned_profiles_accept_every_corpus_file_they_came_from() {
         }
     }
     assert!(checked > 30, "{checked}");
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "hl7" || x == "txt") {
-            out.push(p);
-        }
-    }
 }
 
 #[test]

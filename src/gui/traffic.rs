@@ -479,7 +479,8 @@ fn summary(ui: &mut egui::Ui, r: &TrafficReport) {
         style::ack_badge(ui, "AR");
         ui.label(thousands(r.ack.ar));
         ui.separator();
-        let problems = r.problems().len();
+        // Counted, not collected and sorted, every frame.
+        let problems: usize = r.fields.iter().map(|f| f.findings.len()).sum();
         ui.label(format!("{problems} distinct findings"));
         if !r.log_problems.is_empty() {
             ui.separator();

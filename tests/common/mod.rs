@@ -54,3 +54,51 @@ impl MiniWorkspace {
         baton::replay::replay_text(&ws.handoffs[0], &ws.tables, text)
     }
 }
+
+/// Sends one message to 127.0.0.1:`port` over real MLLP, as a sender would:
+/// the ACK received, and what went wrong if anything.
+pub fn send_over_mllp(
+    port: u16,
+    text: &str,
+    retries: u32,
+    backoff: std::time::Duration,
+) -> (String, Option<String>) {
+    let opts = baton::mllp::SendOptions {
+        timeout: std::time::Duration::from_secs(10),
+        retries,
+        backoff,
+        mapped: false,
+    };
+    let (ack, _, _, err, _) = baton::mllp::exchange(
+        &format!("127.0.0.1:{port}"),
+        text,
+        &opts,
+        &baton::mllp::Limits::default(),
+    );
+    (ack, err)
+}
+
+/// Every file under `dir` (recursively) whose extension is one of `exts`
+/// (any file when `exts` is empty), sorted.
+pub fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::from(dir)];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if exts.is_empty()
+                || p.extension()
+                    .is_some_and(|x| exts.iter().any(|e| x.eq_ignore_ascii_case(e)))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
