@@ -2,6 +2,8 @@
 //! workspace folder adds it here. All expectations must hold, and replay
 //! must be deterministic.
 
+mod common;
+
 use std::path::Path;
 
 use baton::replay::{self, Verdict};
@@ -221,4 +223,74 @@ fn the_receipt_tab_order_is_the_acks_order() {
             assert_eq!(rows, errs, "{}: {}", s.id, r.replay.ack);
         }
     }
+}
+
+/// An edited message saved as a scenario, with what Baton observed, is
+/// met when the workspace is loaded again; one saved with the expectations
+/// it started from keeps them. Ids and existing files are refused.
+#[test]
+fn a_message_saved_with_its_observed_expectations_is_met() {
+    use baton::scenario::write::{NewScenario, WriteError, observed, write};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("ws");
+    common::copy_dir(Path::new("test-scenarios/lab-orders-results"), &root);
+    let ws = Workspace::load(&root).expect("workspace");
+    let base = ws
+        .scenarios
+        .iter()
+        .find(|s| s.id == "orders-01-happy")
+        .expect("happy order");
+    let h = ws.handoff(&base.handoff).expect("handoff");
+    // The analyst blanks the patient identifier and the name's length grows.
+    let mut msg = baton::hl7::parse_one(&base.prepared_input().expect("input")).expect("parse");
+    msg.set(&"PID-3".parse().expect("path"), "");
+    let edited = msg.encode();
+    let r = replay::replay_text(h, &ws.tables, &edited);
+    assert_eq!(r.ack_code, "AE", "a missing PID-3 is an error");
+    let dir = root.join(&ws.scenarios_dir);
+    let new = NewScenario {
+        id: "edited-no-pid3".into(),
+        name: "Edited: no patient identifier".into(),
+        kind: baton::scenario::Kind::Error,
+        handoff: base.handoff.clone(),
+        description: "Saved from the workbench".into(),
+        message: edited.clone(),
+        expect: observed(&r),
+    };
+    let file = write(&dir, &new).expect("written");
+    assert!(file.ends_with("edited-no-pid3.toml"));
+    assert!(matches!(write(&dir, &new), Err(WriteError::Exists(_))));
+    let bad = NewScenario {
+        id: "../escape".into(),
+        ..new.clone()
+    };
+    assert!(matches!(write(&dir, &bad), Err(WriteError::BadId(_))));
+    // Its original expectations, kept: unmet now, which is what they say.
+    let kept = NewScenario {
+        id: "edited-kept".into(),
+        expect: base.expect.clone(),
+        ..new
+    };
+    write(&dir, &kept).expect("written");
+
+    let ws = Workspace::load(&root).expect("workspace with the saved scenarios");
+    let saved = ws
+        .scenarios
+        .iter()
+        .find(|s| s.id == "edited-no-pid3")
+        .expect("listed");
+    let r = replay::replay_scenario(&ws, saved);
+    assert_eq!(r.verdict, Verdict::Met, "{:#?}", r.checks);
+    assert!(r.checks.iter().any(|c| c.expectation.contains("PID-3")));
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.expectation == "receipt MSA-1 = AE")
+    );
+    let kept = ws
+        .scenarios
+        .iter()
+        .find(|s| s.id == "edited-kept")
+        .expect("listed");
+    assert_eq!(replay::replay_scenario(&ws, kept).verdict, Verdict::Unmet);
 }

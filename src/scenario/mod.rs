@@ -10,6 +10,8 @@ use crate::error::{LoadError, invalid_at, parse_toml};
 use crate::finding::{Severity, Side};
 use crate::hl7::{self, Delimiters, Path};
 
+pub mod write;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
