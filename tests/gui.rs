@@ -3,6 +3,7 @@
 
 mod common;
 use common::copy_dir;
+use common::gui::{open, type_into, wait_for_replay};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,39 +11,6 @@ use std::time::{Duration, Instant};
 use baton::gui::{App, Command, Tab};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-
-fn open(workspace: &str) -> Harness<'static, App> {
-    let path = PathBuf::from(workspace);
-    Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        // Headless tests have only egui's bundled font; data may hold arrows it lacks.
-        .allow_missing_glyphs()
-        .build_eframe(move |cc| App::new(cc, path))
-}
-
-/// Clicks a labelled text box and types into it, as a person would.
-fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run_steps(1);
-    h.get_by_label(label).type_text(text);
-    h.run_steps(1);
-}
-
-/// Steps frames until the background replay has finished (at most 60 s).
-fn wait_for_replay(h: &mut Harness<'static, App>) {
-    let start = Instant::now();
-    h.step();
-    while h.state().is_running() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "replay did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-        h.step();
-    }
-    h.step();
-    h.step();
-}
 
 #[test]
 fn replay_select_filter_and_read_the_receipt() {
@@ -119,8 +87,11 @@ fn click_a_row_then_see_it_in_the_messages_and_handoff() {
     h.step();
     h.step();
     assert_eq!(h.state().tab, Tab::Messages);
-    h.get_by_label_contains("Primary Language");
-    h.get_by_label("Source tree");
+    assert!(h.query_all_by_label_contains("Primary Language").count() >= 1);
+    h.get_by_label("Source (as the sender sends it)");
+    h.get_by_label("Mapped (as the receiver gets it)");
+    // The selection opened both trees to the field.
+    assert!(h.query_all_by_label("PID-15").count() >= 2);
 
     h.get_by_label("Handoff").click();
     h.step();

@@ -80,6 +80,7 @@ fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> La
 }
 
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    super::editor::bar(app, ui);
     if app.selected.as_ref().is_none_or(|s| s.rows.is_empty()) {
         // Replayed but nothing could be read: say why, with the receipt.
         if let Some(r) = app.selected.as_ref().and_then(|s| app.result(s.index)) {
@@ -168,6 +169,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .is_some_and(|r| r.expected_text.is_some());
     let selected_field = app.selected_field.clone();
     let mut clicked = None;
+    let mut edit = None;
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(14.0) + 8.0;
     let problems = indices
         .iter()
@@ -252,6 +254,15 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                                 ui.close();
                             }
                         }
+                        if r.source.is_some()
+                            && ui
+                                .button("Edit value…")
+                                .on_hover_text("Change the source value: the message is replayed as you type")
+                                .clicked()
+                        {
+                            edit = Some(r.path.clone());
+                            ui.close();
+                        }
                     });
                 });
                 row.col(|ui| {
@@ -325,7 +336,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 });
             });
         });
-    if let Some(p) = clicked {
+    if let Some(p) = edit {
+        app.command(Command::EditField(p));
+    } else if let Some(p) = clicked {
         app.command(Command::SelectField(Some(p)));
     }
 }

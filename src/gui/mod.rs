@@ -2,6 +2,7 @@
 //! UI state only; every action is a [`Command`] carried out at the end of a
 //! frame by the same core functions the CLI uses.
 
+mod editor;
 mod fields;
 mod gaps;
 mod handoff;
@@ -30,6 +31,8 @@ use crate::workspace::Workspace;
 
 /// The selection index of the scratch result (a message from a log).
 pub const SCRATCH: usize = usize::MAX;
+
+pub use editor::DEBOUNCE;
 
 /// What survives a restart (eframe storage).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -74,6 +77,12 @@ pub enum Command {
     /// Choose message files to inspect (a dialog, else a path field).
     ChooseMessages,
     SetMask(bool),
+    /// Edit the selected message in place (a scratch scenario re-run as you type).
+    EditMessage,
+    /// Edit one field's value of the selected message.
+    EditField(FieldPath),
+    /// Ask for the clipboard: the pasted text opens as a scratch message.
+    PasteMessage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +132,8 @@ pub struct Selected {
     pub rows: Vec<DiffRow>,
     pub source: Option<hl7::Message>,
     pub mapped: Option<hl7::Message>,
+    /// The scenario's expected mapped message, when it gives one.
+    pub expected: Option<hl7::Message>,
 }
 
 /// Replaces the folder dialog in tests.
@@ -172,6 +183,14 @@ pub struct App {
     /// A message opened from outside the workspace's scenarios (a log's
     /// example), selected as [`SCRATCH`].
     pub scratch: Option<Arc<ScenarioResult>>,
+    /// What the scratch result is, for its header.
+    pub scratch_note: String,
+    /// The message being edited and re-run (a scratch scenario).
+    pub editor: Option<editor::Editor>,
+    /// The Messages tab's panes, trees and scrolling.
+    pub messages: message::ViewState,
+    /// "Paste message" asked for the clipboard: the next paste opens as a message.
+    paste_wanted: bool,
     /// Generated scenarios under review, and whether each is to be saved.
     pub generated: Vec<(crate::generate::Generated, bool)>,
     masker: Option<crate::report::Masker>,
@@ -287,6 +306,10 @@ impl App {
             gap_filter: String::new(),
             gap_cache: None,
             generated: Vec::new(),
+            scratch_note: String::new(),
+            editor: None,
+            messages: Default::default(),
+            paste_wanted: false,
             live: live::LiveState::default(),
             traffic: traffic::TrafficState::default(),
             scratch: None,
@@ -345,6 +368,31 @@ impl App {
         }
         if copy && let Some(text) = self.selected_value() {
             ctx.copy_text(text);
+        }
+    }
+
+    /// A paste opens as a scratch message when "Paste message" asked for
+    /// it, or when it is a message (starts with MSH) and no text field has
+    /// the keyboard (Ctrl+V anywhere else).
+    fn pasted(&mut self, ctx: &egui::Context) {
+        let text = ctx.input(|i| {
+            i.events.iter().find_map(|e| match e {
+                egui::Event::Paste(t) => Some(t.clone()),
+                _ => None,
+            })
+        });
+        let Some(text) = text else { return };
+        let wanted = std::mem::take(&mut self.paste_wanted);
+        let free = !ctx.egui_wants_keyboard_input();
+        let looks = text.trim_start().starts_with("MSH");
+        if wanted && !looks {
+            self.problems.push(Problem {
+                place: "clipboard".into(),
+                message: "The clipboard does not hold an HL7 message (it does not start with MSH)."
+                    .into(),
+            });
+        } else if looks && (wanted || free) {
+            editor::open_pasted(self, &text);
         }
     }
 
@@ -658,14 +706,16 @@ impl App {
 
     /// Shows a result that is not one of the workspace's scenarios (a
     /// message from a log) in the Fields, Messages and Receipt tabs.
-    pub fn open_scratch(&mut self, result: ScenarioResult) {
+    pub fn open_scratch(&mut self, result: ScenarioResult, note: &str) {
+        self.editor = None;
         self.scratch = Some(Arc::new(result));
+        self.scratch_note = note.to_string();
         self.selected_field = None;
         self.select(SCRATCH);
     }
 
     /// The handoff of the scenario (or scratch message) at `index`.
-    fn handoff_of(&self, index: usize) -> Option<String> {
+    pub(crate) fn handoff_of(&self, index: usize) -> Option<String> {
         match self
             .workspace
             .as_ref()
@@ -776,7 +826,7 @@ impl App {
             .collect()
     }
 
-    fn open_workspace(&mut self, path: &Path) {
+    pub(crate) fn open_workspace(&mut self, path: &Path) {
         self.cancel();
         self.live.stop();
         self.problems.clear();
@@ -816,8 +866,15 @@ impl App {
         }
     }
 
-    fn select(&mut self, index: usize) {
+    pub(crate) fn select(&mut self, index: usize) {
+        if self.selected.as_ref().is_none_or(|s| s.index != index) {
+            self.messages.reset();
+        }
         let result = self.result(index).cloned();
+        let expected = result
+            .as_ref()
+            .and_then(|r| r.expected_text.as_deref())
+            .and_then(|t| hl7::parse_one(t).ok());
         let (rows, source, mapped) = match &result {
             Some(r) => (
                 diff::diff_scenario(r),
@@ -840,6 +897,7 @@ impl App {
             rows,
             source,
             mapped,
+            expected,
         });
     }
 
@@ -961,11 +1019,26 @@ impl App {
                 }
                 Command::Cancel => self.cancel(),
                 Command::SelectScenario(i) => {
+                    // Another scenario: the edit in progress is left (unsaved).
+                    self.editor = None;
                     self.inspect = None;
                     self.selected_field = None;
                     self.select(i);
                 }
-                Command::SelectField(p) => self.selected_field = p,
+                Command::SelectField(p) => {
+                    self.messages.reveal = p.is_some();
+                    self.selected_field = p
+                }
+                Command::EditField(p) => {
+                    editor::edit_field(self, p);
+                }
+                Command::EditMessage => editor::start(self),
+                Command::PasteMessage => {
+                    self.paste_wanted = true;
+                    if let Some(ctx) = ctx {
+                        ctx.send_viewport_cmd(egui::ViewportCommand::RequestPaste);
+                    }
+                }
                 Command::InspectFiles(files) => {
                     // Big files take seconds to read: keep the window responsive.
                     let (tx, rx) = channel();
@@ -1241,6 +1314,7 @@ impl App {
             self.command(Command::ReplayAll);
         }
         self.navigation_keys(ctx);
+        self.pasted(ctx);
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
@@ -1269,6 +1343,7 @@ impl App {
         let ctx = ui.ctx().clone();
         self.poll();
         traffic::poll(self);
+        editor::poll(self, Some(&ctx));
         self.poll_session();
         self.shortcuts(&ctx);
         self.top_bar(ui);
@@ -1305,6 +1380,14 @@ impl App {
                     .clicked()
                 {
                     self.command(Command::ChooseMessages);
+                }
+                if ui
+                    .add_enabled(self.workspace.is_some(), egui::Button::new("Paste message"))
+                    .on_hover_text("Replay the HL7 message on the clipboard through the handoff that carries its type, as a scratch scenario you can edit and save (Ctrl+V anywhere outside a text field does the same)")
+                    .on_disabled_hover_text("Open a workspace first: a message is replayed through its handoffs")
+                    .clicked()
+                {
+                    self.command(Command::PasteMessage);
                 }
                 ui.menu_button("Recent", |ui| {
                     if self.persisted.recent.is_empty() {
@@ -1410,9 +1493,11 @@ impl App {
             let scratch = index == SCRATCH;
             let (name, kind, description, handoff, origin) = match (ws.scenarios.get(index), &result) {
                 (Some(s), _) => (s.name.clone(), s.kind, s.description.clone(), s.handoff.clone(), s.input_origin.clone()),
-                (None, Some(r)) => (r.name.clone(), r.kind, "Not a scenario of the workspace: a message opened from a log, replayed through the handoff (no expectations).".to_string(), r.handoff.clone(), "log".to_string()),
+                (None, Some(r)) => (r.name.clone(), r.kind, self.scratch_note.clone(), r.handoff.clone(), if self.editor.is_some() { "edited".to_string() } else { "log".to_string() }),
                 (None, None) => return,
             };
+            // A scratch result has a verdict when it checks a scenario's expectations (an edit).
+            let judged = result.as_ref().is_some_and(|r| !scratch || !r.checks.is_empty());
             ui.horizontal(|ui| {
                 ui.heading(&name);
                 if !scratch {
@@ -1420,7 +1505,7 @@ impl App {
                 }
                 match &result {
                     Some(r) => {
-                        if !scratch {
+                        if judged {
                             style::verdict_badge(ui, Some(r.verdict));
                         }
                         style::ack_badge(ui, &r.replay.ack_code);

@@ -259,7 +259,10 @@ fn open_example(app: &mut App, number: usize, text: &str) {
         expected_text: None,
         expected_only: Vec::new(),
     };
-    app.open_scratch(result);
+    app.open_scratch(
+        result,
+        "Not a scenario of the workspace: a message opened from a log, replayed through the handoff (no expectations).",
+    );
     app.tab = Tab::Fields;
 }
 

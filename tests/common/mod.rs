@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "gui")]
+pub mod gui;
+
 /// Copies a folder tree (a workspace, to change or to sign in private).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
