@@ -454,3 +454,16 @@ pub fn save(
     }
     Ok(written)
 }
+
+/// A generated scenario as it would load from the workspace's scenario
+/// folder, replayed without saving it: what a reviewer sees before ticking it.
+pub fn preview(ws: &Workspace, g: &Generated) -> Result<crate::replay::ScenarioResult, String> {
+    let file = ws
+        .root
+        .join(&ws.scenarios_dir)
+        .join(format!("{}.toml", g.id));
+    let scenario =
+        crate::scenario::Scenario::load(&file, &g.toml, &mut |p| crate::error::read_text(p))
+            .map_err(|e| e.to_string())?;
+    Ok(crate::replay::replay_scenario(ws, &scenario))
+}

@@ -80,6 +80,22 @@ fn generated_scenarios_hold_when_replayed() {
         for h in &handoffs {
             let g = generate::generate(&ws, ws.handoff(h).unwrap()).unwrap();
             assert!(!g.is_empty());
+            // Previewed before saving: replayed as it will be, nothing written.
+            for x in &g {
+                let r = generate::preview(&ws, x).unwrap();
+                assert_eq!(r.scenario, x.id);
+                assert_eq!(
+                    r.verdict,
+                    replay::Verdict::Met,
+                    "{name}/{}: {:#?}",
+                    x.id,
+                    r.checks
+                );
+            }
+            assert_eq!(
+                Workspace::load(dir.path()).unwrap().scenarios.len(),
+                before + total
+            );
             total += generate::save(&ws, &g).unwrap().len();
         }
         let ws = Workspace::load(dir.path()).unwrap();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use baton::gui::{App, Command, Tab};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{By, Queryable};
 
 #[test]
 fn replay_select_filter_and_read_the_receipt() {
@@ -309,11 +309,32 @@ fn gaps_get_dispositions_and_generated_scenarios_are_saved() {
     assert!(n > 20, "{n} generated");
     // Nothing is ticked until the reviewer ticks it: tick two.
     assert!(h.state().generated.iter().all(|(_, on)| !on));
+    // Replay them all before saving anything: a verdict beside each.
+    h.get_by_label("Replay all generated").click();
+    h.run_steps(3);
+    assert_eq!(h.state().generated_verdicts.len(), n);
+    assert!(h.query_all_by_label("MET").count() >= n);
+    assert_eq!(h.state().workspace.as_ref().unwrap().scenarios.len(), 26);
+    // Preview one: it opens in the Fields tab, unsaved.
+    h.query_all_by_label("Preview")
+        .next()
+        .expect("Preview")
+        .click();
+    h.run_steps(3);
+    assert_eq!(h.state().tab, Tab::Fields);
+    assert_eq!(
+        h.state().selected.as_ref().map(|s| s.index),
+        Some(baton::gui::SCRATCH)
+    );
+    h.get_by_label_contains("Generated, not saved yet");
+    h.get_by_label("Gaps").click();
+    h.run_steps(2);
     let first = h.state().generated[0].0.name.clone();
     let second = h.state().generated[1].0.name.clone();
-    h.get_by_label(&first).click();
+    let checkbox = egui::accesskit::Role::CheckBox;
+    h.get(By::new().label(&first).role(checkbox)).click();
     h.run_steps(1);
-    h.get_by_label(&second).click();
+    h.get(By::new().label(&second).role(checkbox)).click();
     h.run_steps(2);
     h.get_by_label("Save 2 selected").click();
     h.run_steps(3);

@@ -130,9 +130,18 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 if ui.button("Generate from the profiles").clicked() {
                     app.commands.push(Command::Generate);
                 }
+                if ui
+                    .add_enabled(!app.generated.is_empty(), egui::Button::new("Replay all generated"))
+                    .on_hover_text("Replay each generated scenario as it would be saved, without saving it: a verdict beside each")
+                    .on_disabled_hover_text("Generate first")
+                    .clicked()
+                {
+                    app.commands.push(Command::PreviewAllGenerated);
+                }
                 let n = app.generated.iter().filter(|(_, on)| *on).count();
                 if ui
                     .add_enabled(n > 0, egui::Button::new(format!("Save {n} selected")))
+                    .on_disabled_hover_text("Tick the scenarios to save: none is ticked by default")
                     .clicked()
                 {
                     app.commands.push(Command::SaveGenerated);
@@ -142,12 +151,30 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 .id_salt("generated_list")
                 .max_height(160.0)
                 .show(ui, |ui| {
-                    for (g, on) in &mut app.generated {
+                    let mut preview = None;
+                    for (i, (g, on)) in app.generated.iter_mut().enumerate() {
                         ui.horizontal(|ui| {
                             ui.checkbox(on, &g.name);
                             ui.label(RichText::new(g.kind.as_str()).small());
+                            match app.generated_verdicts.get(&g.id) {
+                                Some(Ok(v)) => style::verdict_badge(ui, Some(*v)),
+                                Some(Err(e)) => {
+                                    ui.colored_label(style::RED, "invalid").on_hover_text(e);
+                                }
+                                None => {}
+                            }
+                            if ui
+                                .small_button("Preview")
+                                .on_hover_text("Replay it without saving and open it in the Fields tab")
+                                .clicked()
+                            {
+                                preview = Some(i);
+                            }
                             ui.label(RichText::new(&g.reason).weak().small());
                         });
+                    }
+                    if let Some(i) = preview {
+                        app.commands.push(Command::PreviewGenerated(i));
                     }
                 });
         });

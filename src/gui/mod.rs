@@ -71,6 +71,10 @@ pub enum Command {
     Generate,
     /// Save the generated scenarios ticked for saving.
     SaveGenerated,
+    /// Replay one generated scenario (by index) without saving, and show it.
+    PreviewGenerated(usize),
+    /// Replay every generated scenario without saving: a verdict beside each.
+    PreviewAllGenerated,
     ExportReport,
     /// Export the report to this path (chosen in a dialog or typed).
     ExportReportTo(PathBuf),
@@ -193,6 +197,8 @@ pub struct App {
     paste_wanted: bool,
     /// Generated scenarios under review, and whether each is to be saved.
     pub generated: Vec<(crate::generate::Generated, bool)>,
+    /// Verdicts of generated scenarios previewed (by id): met, or why not.
+    pub generated_verdicts: rustc_hash::FxHashMap<String, Result<Verdict, String>>,
     masker: Option<crate::report::Masker>,
     commands: Vec<Command>,
     job: Option<Job>,
@@ -307,6 +313,7 @@ impl App {
             gap_cache: None,
             generated: Vec::new(),
             scratch_note: String::new(),
+            generated_verdicts: Default::default(),
             editor: None,
             messages: Default::default(),
             paste_wanted: false,
@@ -393,6 +400,33 @@ impl App {
             });
         } else if looks && (wanted || free) {
             editor::open_pasted(self, &text);
+        }
+    }
+
+    /// Replays a generated scenario without saving it; `show` opens it in
+    /// the Fields tab as a scratch result.
+    fn preview_generated(&mut self, i: usize, show: bool) {
+        let (Some(ws), Some((g, _))) = (self.workspace.clone(), self.generated.get(i)) else {
+            return;
+        };
+        let g = g.clone();
+        match crate::generate::preview(&ws, &g) {
+            Ok(r) => {
+                self.generated_verdicts.insert(g.id.clone(), Ok(r.verdict));
+                if show {
+                    self.open_scratch(
+                        r,
+                        &format!(
+                            "Generated, not saved yet: {} Tick it in the Gaps tab to save it.",
+                            g.reason
+                        ),
+                    );
+                    self.tab = Tab::Fields;
+                }
+            }
+            Err(e) => {
+                self.generated_verdicts.insert(g.id.clone(), Err(e));
+            }
         }
     }
 
@@ -1139,6 +1173,7 @@ impl App {
                             Ok(g) => {
                                 let existing: Vec<&str> =
                                     ws.scenarios.iter().map(|s| s.id.as_str()).collect();
+                                self.generated_verdicts.clear();
                                 self.generated = g
                                     .into_iter()
                                     .filter(|x| !existing.contains(&x.id.as_str()))
@@ -1152,6 +1187,12 @@ impl App {
                             }
                             Err(e) => self.session.message = Some(e),
                         }
+                    }
+                }
+                Command::PreviewGenerated(i) => self.preview_generated(i, true),
+                Command::PreviewAllGenerated => {
+                    for i in 0..self.generated.len() {
+                        self.preview_generated(i, false);
                     }
                 }
                 Command::SaveGenerated => {
