@@ -76,7 +76,7 @@ fn click_a_row_then_see_it_in_the_messages_and_handoff() {
     wait_for_replay(&mut h);
     h.get_by_label("Preferred language the map does not know")
         .click();
-    h.step();
+    h.run_steps(2);
     h.get_by_label("PID-15").click();
     h.step();
     assert_eq!(
@@ -766,7 +766,9 @@ fn the_keyboard_moves_through_scenarios_and_problems_and_copies() {
         h.state().selected_field.as_ref().map(|p| p.to_string()),
         Some("OBX[2]-6".to_string())
     );
-    // Down and Up move through the scenario list.
+    // With no row selected (Escape), Down and Up move through the scenario list.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(1);
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(2);
     assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(20));

@@ -234,3 +234,72 @@ fn binary_input_shows_in_hex() {
     h.get_by_label("The source could not be read as a message:");
     assert!(h.query_all_by_label_contains("00000000  ").count() >= 1);
 }
+
+#[test]
+fn problems_first_rows_by_keyboard_enter_escape_and_search() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.state_mut().command(Command::SelectScenario(6));
+    h.run_steps(2);
+    // Problem rows come first: the rejected PID-5 tops the table.
+    let first = h.state().visible_rows()[0].path.to_string();
+    assert_eq!(first, "PID-5");
+    h.get_by_label("Problems first").click();
+    h.run_steps(1);
+    assert_eq!(h.state().visible_rows()[0].path.to_string(), "MSH-1");
+    h.get_by_label("Problems first").click();
+    h.run_steps(1);
+    // A row selected: Down and Up move through the table, not the list.
+    h.get_by_label("PID-5").click();
+    h.run_steps(1);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(1);
+    let second = h.state().visible_rows()[1].path.clone();
+    assert_eq!(h.state().selected_field.as_ref(), Some(&second));
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(6));
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(1);
+    assert_eq!(
+        h.state().selected_field.as_ref().map(|p| p.to_string()),
+        Some("PID-5".into())
+    );
+    // Ctrl+Down moves the scenario list all the same.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowDown);
+    h.run_steps(2);
+    assert_eq!(h.state().selected.as_ref().map(|s| s.index), Some(7));
+    // Enter opens the selected row in the Messages tab; Escape clears it.
+    h.state_mut().selected_field = Some("PID-3".parse().expect("path"));
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Messages);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(1);
+    assert!(h.state().selected_field.is_none());
+    // Ctrl+F: the Fields tab's search has the keyboard; a value matches.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Fields);
+    h.get(
+        egui_kittest::kittest::By::new()
+            .role(egui::accesskit::Role::TextInput)
+            .label("Search"),
+    )
+    .type_text("Penicillin");
+    h.run_steps(2);
+    assert_eq!(h.state().search, "Penicillin");
+    assert_eq!(h.state().visible_rows().len(), 1);
+    h.get(
+        egui_kittest::kittest::By::new()
+            .role(egui::accesskit::Role::TextInput)
+            .label("Search"),
+    )
+    .type_text("zzz");
+    h.run_steps(2);
+    h.get_by_label_contains("No match");
+    // Wrap values: the toggle is there and rows grow instead of cutting.
+    h.get_by_label("Wrap values").click();
+    h.run_steps(1);
+    assert!(h.state().wrap_values);
+}

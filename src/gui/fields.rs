@@ -79,6 +79,32 @@ fn highlighted(ui: &egui::Ui, value: &str, spans: &[Span], show: SpanKind) -> La
     job
 }
 
+/// A cell's label: wrapped onto its row's lines, or cut short (the tooltip
+/// has the whole value, never egui's elision tooltip too).
+fn fit(label: egui::Label, wrap: bool) -> egui::Label {
+    if wrap {
+        label.wrap()
+    } else {
+        label.truncate().show_tooltip_when_elided(false)
+    }
+}
+
+/// Lines a row needs when values wrap: the longest value over the
+/// characters a value column holds, at most 6.
+fn row_lines(r: &crate::diff::DiffRow, chars_per_line: usize) -> usize {
+    [
+        r.source.as_deref().map_or(0, str::len),
+        r.mapped.as_deref().map_or(0, str::len),
+        r.expected.as_deref().map_or(0, str::len),
+        r.detail.len() / 2,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+    .div_ceil(chars_per_line.max(8))
+    .clamp(1, 6)
+}
+
 pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     super::editor::bar(app, ui);
     if app.selected.as_ref().is_none_or(|s| s.rows.is_empty()) {
@@ -134,13 +160,23 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .on_hover_text("Show only the fields whose mapped value differs from the scenario's expected message");
         }
         ui.separator();
+        ui.toggle_value(&mut app.problems_first, "Problems first")
+            .on_hover_text("Rejected rows first, then warnings and mismatches with the expected message; off: message order");
+        ui.checkbox(&mut app.wrap_values, "Wrap values")
+            .on_hover_text("Long values onto more lines instead of cut short");
+        ui.separator();
         let label = ui.label("Search");
-        ui.add(
-            egui::TextEdit::singleline(&mut app.search)
-                .hint_text("path or field name")
-                .desired_width(220.0),
-        )
-        .labelled_by(label.id);
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut app.search)
+                    .id_salt("fields_search")
+                    .hint_text("path, name or value (Ctrl+F)")
+                    .desired_width(220.0),
+            )
+            .labelled_by(label.id);
+        if std::mem::take(&mut app.focus_search) {
+            search.request_focus();
+        }
         if !app.search.is_empty()
             && ui
                 .small_button("Clear")
@@ -152,6 +188,16 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     });
     ui.add_space(4.0);
     let indices = app.visible_row_indices();
+    if indices.is_empty() {
+        let why = if app.search.trim().is_empty() {
+            "No row matches the filters above."
+        } else {
+            "No match: no path, field name or value contains the search."
+        };
+        ui.label(RichText::new(why).italics().color(style::AMBER));
+        return;
+    }
+    let wrap = app.wrap_values;
     let scroll_to = app.scroll_fields_to.take();
     let masked = app.mask_screen;
     let shown = |v: &str| app.shown(v);
@@ -171,6 +217,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let mut clicked = None;
     let mut edit = None;
     let text_height = egui::TextStyle::Body.resolve(ui.style()).size.max(14.0) + 8.0;
+    let line = egui::TextStyle::Monospace.resolve(ui.style()).size + 3.0;
     let problems = indices
         .iter()
         .filter(|&&i| App::is_problem(&all_rows[i]))
@@ -230,7 +277,15 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             });
         })
         .body(|body| {
-            body.rows(text_height, indices.len(), |mut row| {
+            let per_line = ((w * share) / 7.5) as usize;
+            let heights = indices.iter().map(|&i| {
+                if wrap {
+                    text_height + line * (row_lines(&all_rows[i], per_line) - 1) as f32
+                } else {
+                    text_height
+                }
+            });
+            body.heterogeneous_rows(heights, |mut row| {
                 let r = &all_rows[indices[row.index()]];
                 let is_sel = selected_field
                     .as_ref()
@@ -285,17 +340,13 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 row.col(|ui| {
                     let v = shown(r.source.as_deref().unwrap_or(""));
                     let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
-                    let label = egui::Label::new(highlighted(ui, &v, spans, SpanKind::Delete))
-                        .truncate()
-                        .show_tooltip_when_elided(false);
+                    let label = fit(egui::Label::new(highlighted(ui, &v, spans, SpanKind::Delete)), wrap);
                     ui.add(label).on_hover_text(tip(&v, None));
                 });
                 row.col(|ui| {
                     let v = shown(r.mapped.as_deref().unwrap_or(""));
                     let spans: &[Span] = if masked { &[] } else { &r.source_to_mapped };
-                    let label = egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert))
-                        .truncate()
-                        .show_tooltip_when_elided(false);
+                    let label = fit(egui::Label::new(highlighted(ui, &v, spans, SpanKind::Insert)), wrap);
                     let moved = r.target.as_ref().map(|t| format!("moved to {t}"));
                     ui.add(label).on_hover_text(tip(&v, moved));
                 });
@@ -303,11 +354,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     row.col(|ui| {
                         let v = shown(r.expected.as_deref().unwrap_or(""));
                         let spans: &[Span] = if masked { &[] } else { &r.mapped_to_expected };
-                        ui.add(
-                            egui::Label::new(highlighted(ui, &v, spans, SpanKind::Equal))
-                                .truncate()
-                                .show_tooltip_when_elided(false),
-                        )
+                        ui.add(fit(
+                            egui::Label::new(highlighted(ui, &v, spans, SpanKind::Equal)),
+                            wrap,
+                        ))
                         .on_hover_text(tip(&v, Some("mapped → expected: struck-through red is in the mapped value only, green in the expected value only".into())));
                     });
                 }
@@ -327,12 +377,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 });
                 row.col(|ui| {
                     let d = shown(&r.detail);
-                    ui.add(
-                        egui::Label::new(&d)
-                            .truncate()
-                            .show_tooltip_when_elided(false),
-                    )
-                    .on_hover_text(&d);
+                    ui.add(fit(egui::Label::new(&d), wrap)).on_hover_text(&d);
                 });
             });
         });

@@ -104,6 +104,19 @@ pub enum Tab {
 /// The gap rows of one handoff of one loaded workspace.
 type GapCache = ((Arc<Workspace>, String), Arc<Vec<crate::gap::GapRow>>);
 
+/// The navigation keys pressed this frame.
+struct Keys {
+    up: bool,
+    down: bool,
+    list_up: bool,
+    list_down: bool,
+    enter: bool,
+    escape: bool,
+    next: bool,
+    prev: bool,
+    copy: bool,
+}
+
 /// A problem shown in the problems panel: what, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -157,6 +170,12 @@ pub struct App {
     pub outcome_filter: [bool; 4],
     /// Only rows whose mapped value differs from the expected message.
     pub differs_only: bool,
+    /// The Fields tab lists problem rows first (else in message order).
+    pub problems_first: bool,
+    /// The Fields tab wraps long values onto more lines (else truncates them).
+    pub wrap_values: bool,
+    /// The Fields tab's search box takes the keyboard on the next frame (Ctrl+F).
+    pub focus_search: bool,
     /// The Messages tab wraps long segments (else it scrolls sideways).
     pub wrap_lines: bool,
     /// The scenario list scrolls to this scenario on its next frame.
@@ -298,6 +317,9 @@ impl App {
             verdict_filter: VerdictFilter::All,
             outcome_filter: [true; 4],
             differs_only: false,
+            problems_first: true,
+            wrap_values: false,
+            focus_search: false,
             wrap_lines: true,
             scroll_list_to: None,
             scroll_fields_to: None,
@@ -338,43 +360,94 @@ impl App {
     }
 
     /// Keys that move and copy, when no text field has the keyboard:
-    /// Up/Down through the scenario list, F8 / Shift+F8 to the next or
-    /// previous problem row of the Fields tab, Ctrl+C the selected field's value.
+    /// Up/Down through the Fields table when a row is selected there (else
+    /// through the scenario list; Ctrl+Up/Down always), Enter opens (a
+    /// scenario in the Fields tab, a row in the Messages tab), Escape clears
+    /// the row, F8 / Shift+F8 the next or previous problem row, Ctrl+F
+    /// searches the fields, Ctrl+C copies the selected field's value.
     fn navigation_keys(&mut self, ctx: &egui::Context) {
+        use egui::{Key, Modifiers};
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::F)) {
+            self.tab = Tab::Fields;
+            self.focus_search = true;
+        }
         if ctx.egui_wants_keyboard_input() {
             return;
         }
-        use egui::{Key, Modifiers};
-        let (up, down, next, prev, copy) = ctx.input_mut(|i| {
-            (
-                i.consume_key(Modifiers::NONE, Key::ArrowUp),
-                i.consume_key(Modifiers::NONE, Key::ArrowDown),
-                i.consume_key(Modifiers::NONE, Key::F8),
-                i.consume_key(Modifiers::SHIFT, Key::F8),
-                i.events.iter().any(|e| matches!(e, egui::Event::Copy)),
-            )
+        let k = ctx.input_mut(|i| Keys {
+            up: i.consume_key(Modifiers::NONE, Key::ArrowUp),
+            down: i.consume_key(Modifiers::NONE, Key::ArrowDown),
+            list_up: i.consume_key(Modifiers::COMMAND, Key::ArrowUp),
+            list_down: i.consume_key(Modifiers::COMMAND, Key::ArrowDown),
+            enter: i.consume_key(Modifiers::NONE, Key::Enter),
+            escape: i.consume_key(Modifiers::NONE, Key::Escape),
+            next: i.consume_key(Modifiers::NONE, Key::F8),
+            prev: i.consume_key(Modifiers::SHIFT, Key::F8),
+            copy: i.events.iter().any(|e| matches!(e, egui::Event::Copy)),
         });
-        if up || down {
-            let list = self.visible_scenarios();
-            let at = self
-                .selected
-                .as_ref()
-                .and_then(|s| list.iter().position(|&i| i == s.index));
-            let to = match (at, down) {
-                (None, _) => list.first().copied(),
-                (Some(p), true) => list.get(p + 1).copied(),
-                (Some(p), false) => p.checked_sub(1).and_then(|p| list.get(p).copied()),
-            };
-            if let Some(i) = to {
-                self.command(Command::SelectScenario(i));
-                self.scroll_list_to = Some(i);
+        let in_rows = self.tab == Tab::Fields && self.selected_field.is_some();
+        if (k.up || k.down) && in_rows {
+            self.step_row(k.down);
+        } else if k.up || k.down || k.list_up || k.list_down {
+            self.step_scenario(k.down || k.list_down);
+        }
+        if k.enter {
+            if self.selected_field.is_some() {
+                self.tab = Tab::Messages;
+                self.messages.reveal = true;
+            } else {
+                self.tab = Tab::Fields;
             }
         }
-        if next || prev {
-            self.step_problem(next);
+        if k.escape {
+            self.selected_field = None;
         }
-        if copy && let Some(text) = self.selected_value() {
+        if k.next || k.prev {
+            self.step_problem(k.next);
+        }
+        if k.copy
+            && let Some(text) = self.selected_value()
+        {
             ctx.copy_text(text);
+        }
+    }
+
+    /// Selects the next (or previous) scenario of the list.
+    fn step_scenario(&mut self, down: bool) {
+        let list = self.visible_scenarios();
+        let at = self
+            .selected
+            .as_ref()
+            .and_then(|s| list.iter().position(|&i| i == s.index));
+        let to = match (at, down) {
+            (None, _) => list.first().copied(),
+            (Some(p), true) => list.get(p + 1).copied(),
+            (Some(p), false) => p.checked_sub(1).and_then(|p| list.get(p).copied()),
+        };
+        if let Some(i) = to {
+            self.command(Command::SelectScenario(i));
+            self.scroll_list_to = Some(i);
+        }
+    }
+
+    /// Selects the next (or previous) row of the Fields table, as shown.
+    fn step_row(&mut self, down: bool) {
+        let Some(sel) = &self.selected else { return };
+        let rows = self.visible_row_indices();
+        let at = self
+            .selected_field
+            .as_ref()
+            .and_then(|p| rows.iter().position(|&i| sel.rows[i].path == *p));
+        let to = match (at, down) {
+            (None, _) => Some(0),
+            (Some(p), true) => Some((p + 1).min(rows.len().saturating_sub(1))),
+            (Some(p), false) => Some(p.saturating_sub(1)),
+        };
+        if let Some(pos) = to
+            && let Some(&i) = rows.get(pos)
+        {
+            self.selected_field = Some(sel.rows[i].path.clone());
+            self.scroll_fields_to = Some(pos);
         }
     }
 
@@ -820,7 +893,8 @@ impl App {
             return Vec::new();
         };
         let needle = self.search.trim().to_lowercase();
-        sel.rows
+        let mut rows = sel
+            .rows
             .iter()
             .enumerate()
             .filter(|(_, r)| {
@@ -846,7 +920,24 @@ impl App {
                     || has(&r.expected)
             })
             .map(|(i, _)| i)
-            .collect()
+            .collect::<Vec<usize>>();
+        if self.problems_first {
+            // Stable: rejected first, then warnings and mismatches, each in message order.
+            rows.sort_by_key(|&i| std::cmp::Reverse(App::problem_rank(&sel.rows[i])));
+        }
+        rows
+    }
+
+    /// How much a row needs looking at: 2 rejected, 1 a warning or a
+    /// mismatch with the expected message, 0 otherwise.
+    pub fn problem_rank(r: &DiffRow) -> u8 {
+        if r.outcome == Some(OutcomeKind::Rejected)
+            || r.severity == Some(crate::finding::Severity::Error)
+        {
+            2
+        } else {
+            u8::from(App::is_problem(r))
+        }
     }
 
     /// Rows of the selected scenario's field table after the outcome filter and search.
