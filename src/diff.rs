@@ -166,6 +166,52 @@ pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
 
 /// The diff of a replayed scenario: one row per accounted field, then one
 /// per field only the expected message has.
+/// What a field row says in words: the rules that changed it, the 0357
+/// code and reason that rejected it, why it was dropped (and by which
+/// rule), and any warning riding on a row that is not rejected.
+pub fn detail_of(f: &crate::replay::FieldResult) -> String {
+    let mut detail = match &f.outcome {
+        Outcome::Accepted => String::new(),
+        Outcome::Transformed { rules, .. } => rules.join(", "),
+        Outcome::Rejected {
+            code,
+            reason,
+            rules,
+            ..
+        } => {
+            if rules.is_empty() {
+                format!("{code}: {reason}")
+            } else {
+                format!("{code}: {reason} [{}]", rules.join(", "))
+            }
+        }
+        Outcome::Dropped { rule, reason } => match rule {
+            Some(r) => format!("{r}: {reason}"),
+            None => reason.clone(),
+        },
+    };
+    // Warnings ride on a row that is not rejected.
+    if f.outcome.kind() != crate::scenario::OutcomeKind::Rejected {
+        for w in f
+            .findings
+            .iter()
+            .filter(|w| w.severity != crate::finding::Severity::Error)
+        {
+            if !detail.is_empty() {
+                detail.push_str("; ");
+            }
+            detail.push_str(&format!(
+                "{} {} ({}): {}",
+                w.severity.as_str(),
+                w.code,
+                w.side.as_str(),
+                w.reason
+            ));
+        }
+    }
+    detail
+}
+
 pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
     let has_expected = result.expected_text.is_some();
     let mut rows: Vec<DiffRow> = result
@@ -180,45 +226,7 @@ pub fn diff_scenario(result: &ScenarioResult) -> Vec<DiffRow> {
                 _ => None,
             };
             let exp = has_expected.then(|| f.expected.clone());
-            let mut detail = match &f.outcome {
-                Outcome::Accepted => String::new(),
-                Outcome::Transformed { rules, .. } => rules.join(", "),
-                Outcome::Rejected {
-                    code,
-                    reason,
-                    rules,
-                    ..
-                } => {
-                    if rules.is_empty() {
-                        format!("{code}: {reason}")
-                    } else {
-                        format!("{code}: {reason} [{}]", rules.join(", "))
-                    }
-                }
-                Outcome::Dropped { rule, reason } => match rule {
-                    Some(r) => format!("{r}: {reason}"),
-                    None => reason.clone(),
-                },
-            };
-            // Warnings ride on a row that is not rejected.
-            if f.outcome.kind() != crate::scenario::OutcomeKind::Rejected {
-                for w in f
-                    .findings
-                    .iter()
-                    .filter(|w| w.severity != crate::finding::Severity::Error)
-                {
-                    if !detail.is_empty() {
-                        detail.push_str("; ");
-                    }
-                    detail.push_str(&format!(
-                        "{} {} ({}): {}",
-                        w.severity.as_str(),
-                        w.code,
-                        w.side.as_str(),
-                        w.reason
-                    ));
-                }
-            }
+            let detail = detail_of(f);
             let src = f.source.as_deref();
             let map = f.mapped.as_deref();
             DiffRow {

@@ -399,7 +399,13 @@ fn live_panel_listens_and_shows_each_exchange() {
     h.get_by_label(&at[11..19]);
     h.get_by_label("ORD000123").click();
     h.run_steps(2);
-    h.get_by_label_contains("ORD000123: 41 accepted, 3 transformed, 1 rejected, 1 dropped");
+    h.get_by_label_contains("41 accepted, 3 transformed, 1 rejected, 1 dropped");
+    // The header names the selected exchange; the rejected field gives its
+    // 0357 code and reason, the dropped one says it goes nowhere and why.
+    assert!(h.query_all_by_label("ORD000123").count() >= 2);
+    h.get_by_label(&at);
+    h.get_by_label_contains("103: ");
+    h.get_by_label("nowhere: not sent on");
     // Captured into the session too.
     let s = baton::session::load(&ws, "go-live").unwrap();
     assert!(

@@ -368,9 +368,38 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         return;
     };
     ui.separator();
-    ui.strong(format!(
-        "{}: {} accepted, {} transformed, {} rejected, {} dropped",
-        e.label, r.counts.accepted, r.counts.transformed, r.counts.rejected, r.counts.dropped
+    // The header names the selected exchange: it follows the selection.
+    ui.horizontal_wrapped(|ui| {
+        let label = if e.label.is_empty() {
+            format!("Exchange #{}", i + 1)
+        } else {
+            e.label.clone()
+        };
+        ui.strong(label);
+        ui.label(message_type(&e.message));
+        ui.label(RichText::new(&e.ended_at).weak());
+        ui.label("receiver sent");
+        style::ack_badge(
+            ui,
+            if e.ack_code.is_empty() {
+                "--"
+            } else {
+                &e.ack_code
+            },
+        );
+        ui.label("Baton predicts");
+        style::ack_badge(
+            ui,
+            if r.ack_code.is_empty() {
+                "--"
+            } else {
+                &r.ack_code
+            },
+        );
+    });
+    ui.label(format!(
+        "{} accepted, {} transformed, {} rejected, {} dropped (accepted fields not listed)",
+        r.counts.accepted, r.counts.transformed, r.counts.rejected, r.counts.dropped
     ));
     egui::ScrollArea::vertical()
         .id_salt("live_fields")
@@ -385,7 +414,31 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     style::outcome_badge(ui, f.outcome.kind());
                     ui.label(app.shown(f.source.as_deref().unwrap_or("")));
                     ui.label("→");
-                    ui.label(app.shown(f.mapped.as_deref().unwrap_or("")));
+                    let at = crate::replay::landing(f);
+                    match f.outcome.kind() {
+                        crate::scenario::OutcomeKind::Dropped => {
+                            ui.label(RichText::new("nowhere: not sent on").color(style::AMBER));
+                        }
+                        _ if !at.same_field(&f.path) => {
+                            ui.label(format!(
+                                "{} at {}",
+                                app.shown(f.mapped.as_deref().unwrap_or("")),
+                                at.display_canonical()
+                            ));
+                        }
+                        _ => {
+                            ui.label(app.shown(f.mapped.as_deref().unwrap_or("")));
+                        }
+                    }
+                    let detail = crate::diff::detail_of(f);
+                    if !detail.is_empty() {
+                        let color = match f.outcome.kind() {
+                            crate::scenario::OutcomeKind::Rejected => style::RED,
+                            crate::scenario::OutcomeKind::Dropped => style::AMBER,
+                            _ => ui.visuals().weak_text_color(),
+                        };
+                        ui.colored_label(color, app.shown(&detail));
+                    }
                 });
             }
         });

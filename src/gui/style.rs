@@ -28,10 +28,50 @@ pub fn outcome_color(k: OutcomeKind) -> Color32 {
     }
 }
 
+/// Relative luminance (WCAG 2) of an sRGB colour.
+fn luminance(c: Color32) -> f32 {
+    let lin = |v: u8| {
+        let v = f32::from(v) / 255.0;
+        if v <= 0.040_45 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+}
+
+/// WCAG contrast ratio between two colours (1 to 21).
+pub fn contrast(a: Color32, b: Color32) -> f32 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+const INK: Color32 = Color32::from_rgb(20, 20, 20);
+
+/// A badge's fill: the colour darkened until white text on it reads at
+/// 4.5:1 (WCAG AA for small text), in either theme; amber keeps its colour
+/// and takes dark text instead.
+fn badge_colors(color: Color32) -> (Color32, Color32) {
+    if contrast(INK, color) >= 7.0 {
+        return (color, INK);
+    }
+    let mut fill = color;
+    while contrast(Color32::WHITE, fill) < 4.5 {
+        fill = Color32::from_rgb(
+            (f32::from(fill.r()) * 0.92) as u8,
+            (f32::from(fill.g()) * 0.92) as u8,
+            (f32::from(fill.b()) * 0.92) as u8,
+        );
+    }
+    (fill, Color32::WHITE)
+}
+
 fn badge(ui: &mut egui::Ui, text: &str, color: Color32) -> egui::Response {
-    let rich = RichText::new(text).color(Color32::WHITE).strong().small();
+    let (fill, ink) = badge_colors(color);
+    let rich = RichText::new(text).color(ink).strong().small();
     egui::Frame::new()
-        .fill(color)
+        .fill(fill)
         .corner_radius(4.0)
         .inner_margin(egui::Margin::symmetric(5, 1))
         .show(ui, |ui| ui.label(rich))
@@ -90,4 +130,18 @@ pub fn count(ui: &mut egui::Ui, k: OutcomeKind, n: usize) {
             .color(outcome_color(k))
             .strong(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_badge_reads_at_4_5_to_1() {
+        for c in [GREEN, RED, BLUE, AMBER, GREY] {
+            let (fill, ink) = badge_colors(c);
+            assert!(contrast(fill, ink) >= 4.5, "{c:?}: {}", contrast(fill, ink));
+        }
+        assert!((contrast(Color32::WHITE, Color32::BLACK) - 21.0).abs() < 0.01);
+    }
 }
