@@ -303,3 +303,25 @@ fn problems_first_rows_by_keyboard_enter_escape_and_search() {
     h.run_steps(1);
     assert!(h.state().wrap_values);
 }
+
+#[test]
+fn the_receipt_tab_copies_the_ack() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.state_mut().command(Command::SelectScenario(5));
+    h.run_steps(2);
+    h.get_by_label("Receipt").click();
+    h.run_steps(2);
+    h.get_by_label("Copy ACK").click();
+    h.run_steps(1);
+    let ack = h
+        .state()
+        .result(5)
+        .expect("replayed")
+        .replay
+        .ack
+        .replace('\r', "\n");
+    assert!(copied(&h, ack.trim_end()), "{ack}");
+}

@@ -21,6 +21,20 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui, result: Option<&ScenarioResult>) {
             "AE" => "Application Error: the receiver reports errors",
             _ => "Application Reject: the receiver cannot process the message",
         });
+        if ui
+            .small_button("Copy ACK")
+            .on_hover_text("The whole receipt, one segment per line (masked when the mask is on)")
+            .clicked()
+        {
+            let text: Vec<String> = r
+                .replay
+                .ack
+                .split('\r')
+                .filter(|l| !l.is_empty())
+                .map(|l| app.shown(l))
+                .collect();
+            ui.ctx().copy_text(text.join("\n"));
+        }
     });
     ui.add_space(4.0);
     egui::Frame::group(ui.style()).show(ui, |ui| {
