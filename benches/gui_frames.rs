@@ -143,6 +143,52 @@ fn bench(c: &mut Criterion) {
         })
     });
     println!("traffic: {runs} replay runs started while measuring");
+
+    // The Messages tab on a 5,000-OBX result: three panes with marks, trees
+    // and scrolling that follows by segment.
+    let mut lines: Vec<&str> = msg.lines().collect();
+    let obx: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("OBX"))
+        .collect();
+    let mut big_obx = Vec::new();
+    for i in 0..5_000 {
+        big_obx.push(obx[i % obx.len()]);
+    }
+    lines.retain(|l| !l.starts_with("OBX"));
+    lines.extend(big_obx);
+    let text = lines.join("\r");
+    let mut messages = harness(PathBuf::from(BUNDLED));
+    {
+        let app = messages.state_mut();
+        let ws = app.workspace.clone().expect("workspace");
+        let h = ws.handoff("results").expect("results handoff");
+        let replay = baton::replay::replay_text(h, &ws.tables, &text);
+        app.open_scratch(
+            baton::replay::ScenarioResult {
+                scenario: "big".into(),
+                name: "5,000 OBX".into(),
+                kind: baton::scenario::Kind::Edge,
+                handoff: "results".into(),
+                verdict: baton::replay::Verdict::Met,
+                checks: Vec::new(),
+                replay,
+                expected_text: None,
+                expected_only: Vec::new(),
+            },
+            "bench",
+        );
+        app.tab = Tab::Messages;
+    }
+    messages.step();
+    let mut k = 0u32;
+    g.bench_function("messages_tab_5000_obx_scroll", |b| {
+        b.iter(|| {
+            k += 1;
+            scroll_frame(&mut messages, egui::pos2(600.0, 400.0), k % 40 < 20)
+        })
+    });
     g.finish();
 }
 

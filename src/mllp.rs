@@ -170,7 +170,7 @@ pub fn ack_code_of(ack: &str) -> String {
 }
 
 fn as_text(bytes: &[u8]) -> String {
-    hl7::decode_bytes(bytes).0
+    hl7::decode_bytes(bytes).0.into_owned()
 }
 
 #[derive(Debug, Clone)]

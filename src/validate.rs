@@ -129,16 +129,25 @@ impl Validator {
 
     /// Checks every message in a file's bytes.
     pub fn validate_bytes(&self, bytes: &[u8]) -> FileResult {
-        let parsed = hl7::parse_bytes(bytes);
-        let messages = parsed
-            .messages
-            .iter()
-            .map(|m| self.validate_message(m))
-            .collect();
-        FileResult {
-            problems: parsed.problems,
-            messages,
+        let mut messages = Vec::new();
+        let problems = self.validate_each(bytes, |r| messages.push(r));
+        FileResult { problems, messages }
+    }
+
+    /// Checks a file's messages one at a time, as they are read: `each` gets
+    /// every message's result, and memory holds one message, not the file's.
+    /// Returns the file's reading problems.
+    pub fn validate_each(
+        &self,
+        bytes: &[u8],
+        mut each: impl FnMut(MessageResult),
+    ) -> Vec<hl7::ParseProblem> {
+        let (text, problem) = hl7::decode_bytes(bytes);
+        let mut parsed = hl7::for_each_message(&text, |m| each(self.validate_message(&m)));
+        if let Some(p) = problem {
+            parsed.problems.insert(0, p);
         }
+        parsed.problems
     }
 
     /// Checks one message (after redaction, when asked).
@@ -179,6 +188,9 @@ impl Validator {
 /// columns refer to what is checked, and the concrete paths that changed;
 /// `None` when nothing changed.
 pub fn redact(msg: &Message, paths: &[Path]) -> (Option<Message>, Vec<String>) {
+    if paths.is_empty() {
+        return (None, Vec::new());
+    }
     let mut out = msg.clone();
     let mut changed = Vec::new();
     // Where each segment occurrence stands: one pass, no search per path.

@@ -1350,6 +1350,44 @@ fn cmd_gap(
     Ok(u8::from(open_errors > 0))
 }
 
+/// One checked message, as `baton validate` prints it.
+fn write_validated(
+    out: &mut impl Write,
+    file: &Path,
+    msg: &baton::validate::MessageResult,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} (message at line {}): {} finding(s)",
+        file.display(),
+        msg.line,
+        msg.findings.len()
+    )?;
+    if !msg.redacted.is_empty() {
+        writeln!(
+            out,
+            "  redacted before the check: {}",
+            msg.redacted.join(", ")
+        )?;
+    }
+    for f in &msg.findings {
+        let place = match (f.line, f.column) {
+            (Some(l), Some(c)) => format!("{l}:{c}"),
+            _ => "-".to_string(),
+        };
+        writeln!(
+            out,
+            "  {:<8} {:<12} {} {:<11} {}",
+            place,
+            f.finding.location_text(),
+            f.finding.code,
+            f.finding.severity.as_str(),
+            f.finding.reason
+        )?;
+    }
+    Ok(())
+}
+
 fn cmd_validate(
     profile: &Path,
     tables: Option<&Path>,
@@ -1404,47 +1442,39 @@ fn cmd_validate(
                 return Ok(2);
             }
         };
-        let result = v.validate_bytes(&bytes);
-        any_error |= result.has_errors();
         if json {
+            let result = v.validate_bytes(&bytes);
+            any_error |= result.has_errors();
             docs.push(serde_json::json!({ "file": m.display().to_string(), "problems": result.problems, "messages": result.messages }));
             continue;
         }
-        for problem in &result.problems {
-            say!(
+        // Text: each message's findings are written as soon as it is checked,
+        // through one buffer (not a write per line).
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut written = Ok(());
+        let problems = v.validate_each(&bytes, |msg| {
+            any_error |= msg
+                .findings
+                .iter()
+                .any(|f| f.finding.severity == baton::Severity::Error);
+            if written.is_ok() {
+                written = write_validated(&mut out, m, &msg);
+            }
+        });
+        written?;
+        for problem in &problems {
+            any_error |= problem.severity == baton::Severity::Error;
+            writeln!(
+                out,
                 "{}:{}:{}: {}: {}",
                 m.display(),
                 problem.line,
                 problem.column,
                 problem.severity.as_str(),
                 problem.message
-            );
+            )?;
         }
-        for msg in &result.messages {
-            say!(
-                "{} (message at line {}): {} finding(s)",
-                m.display(),
-                msg.line,
-                msg.findings.len()
-            );
-            if !msg.redacted.is_empty() {
-                say!("  redacted before the check: {}", msg.redacted.join(", "));
-            }
-            for f in &msg.findings {
-                let place = match (f.line, f.column) {
-                    (Some(l), Some(c)) => format!("{l}:{c}"),
-                    _ => "-".to_string(),
-                };
-                say!(
-                    "  {:<8} {:<12} {} {:<11} {}",
-                    place,
-                    f.finding.location_text(),
-                    f.finding.code,
-                    f.finding.severity.as_str(),
-                    f.finding.reason
-                );
-            }
-        }
+        out.flush()?;
     }
     if json {
         say!(

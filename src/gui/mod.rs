@@ -995,6 +995,8 @@ impl App {
         if self.selected.as_ref().is_none_or(|s| s.index != index) {
             self.messages.reset();
         }
+        // New messages: what the Messages tab laid out for the old ones goes.
+        self.messages.generation += 1;
         let result = self.result(index).cloned();
         let expected = result
             .as_ref()

@@ -197,10 +197,11 @@ pub struct ParsedFile {
 /// How many problems one file may report before the rest are summarised.
 const MAX_PROBLEMS: usize = 200;
 
-/// Decodes bytes as UTF-8, or as Latin-1 with a problem when they are not.
-pub fn decode_bytes(bytes: &[u8]) -> (String, Option<ParseProblem>) {
+/// Decodes bytes as UTF-8 (borrowed, no copy), or as Latin-1 with a
+/// problem when they are not.
+pub fn decode_bytes(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Option<ParseProblem>) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
+        Ok(s) => (std::borrow::Cow::Borrowed(s), None),
         Err(e) => {
             let before = &bytes[..e.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
@@ -213,7 +214,10 @@ pub fn decode_bytes(bytes: &[u8]) -> (String, Option<ParseProblem>) {
                     e.valid_up_to()
                 ),
             };
-            (bytes.iter().map(|&b| b as char).collect(), Some(problem))
+            (
+                std::borrow::Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
+                Some(problem),
+            )
         }
     }
 }
@@ -236,53 +240,53 @@ struct Line<'a> {
     number: usize,
 }
 
-fn split_lines(text: &str) -> Vec<Line<'_>> {
-    let bytes = text.as_bytes();
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut number = 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\r' => {
-                let end = if bytes.get(i + 1) == Some(&b'\n') {
+/// The lines of a text with their ends (CR, LF or CRLF), one at a time.
+struct Lines<'a> {
+    text: &'a str,
+    at: usize,
+    number: usize,
+}
+
+fn split_lines(text: &str) -> Lines<'_> {
+    Lines {
+        text,
+        at: 0,
+        number: 1,
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        if start >= bytes.len() {
+            return None;
+        }
+        let rest = &bytes[start..];
+        let (content_end, end) = match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+            Some(i) => {
+                let i = start + i;
+                let end = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
                     i + 2
                 } else {
                     i + 1
                 };
-                lines.push(Line {
-                    start,
-                    content: &text[start..i],
-                    terminator: &text[i..end],
-                    number,
-                });
-                number += 1;
-                i = end;
-                start = end;
+                (i, end)
             }
-            b'\n' => {
-                lines.push(Line {
-                    start,
-                    content: &text[start..i],
-                    terminator: &text[i..i + 1],
-                    number,
-                });
-                number += 1;
-                i += 1;
-                start = i;
-            }
-            _ => i += 1,
-        }
-    }
-    if start < bytes.len() {
-        lines.push(Line {
+            None => (bytes.len(), bytes.len()),
+        };
+        let line = Line {
             start,
-            content: &text[start..],
-            terminator: "",
-            number,
-        });
+            content: &self.text[start..content_end],
+            terminator: &self.text[content_end..end],
+            number: self.number,
+        };
+        self.number += 1;
+        self.at = end;
+        Some(line)
     }
-    lines
 }
 
 fn is_segment_name(name: &str) -> bool {
@@ -312,6 +316,16 @@ struct Builder {
 
 /// Reads text: see [`parse_bytes`].
 pub fn parse_text(text: &str) -> ParsedFile {
+    let mut messages = Vec::new();
+    let mut out = for_each_message(text, |m| messages.push(m));
+    out.messages = messages;
+    out
+}
+
+/// Reads text message by message: `each` gets every message as soon as it
+/// ends, so memory holds one message at a time, not the file's. Returns the
+/// problems and batch envelopes (its `messages` stay empty).
+pub fn for_each_message(text: &str, mut each: impl FnMut(Message)) -> ParsedFile {
     let mut out = ParsedFile::default();
     let mut current: Option<Builder> = None;
     let mut suppressed = 0usize;
@@ -333,21 +347,21 @@ pub fn parse_text(text: &str) -> ParsedFile {
         if content.trim().is_empty() {
             // A blank line ends a message.
             if let Some(b) = current.take() {
-                out.messages.push(finish(text, b));
+                each(finish(text, b));
             }
             continue;
         }
         let name = content.get(..3).unwrap_or(content);
         if ["FHS", "BHS", "BTS", "FTS"].contains(&name) {
             if let Some(b) = current.take() {
-                out.messages.push(finish(text, b));
+                each(finish(text, b));
             }
             out.envelopes.push(content.to_string());
             continue;
         }
         if name == "MSH" {
             if let Some(b) = current.take() {
-                out.messages.push(finish(text, b));
+                each(finish(text, b));
             }
             match parse_msh(content, line.number) {
                 Ok((delimiters, segment)) => {
@@ -420,7 +434,7 @@ pub fn parse_text(text: &str) -> ParsedFile {
         }
     }
     if let Some(b) = current.take() {
-        out.messages.push(finish(text, b));
+        each(finish(text, b));
     }
     if suppressed > 0 {
         out.problems.push(ParseProblem {

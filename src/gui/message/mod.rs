@@ -35,6 +35,14 @@ pub struct ViewState {
     settle: u8,
     /// The tallest raw text last frame: the text gets no more room than it needs.
     text_height: f32,
+    /// Bumped whenever the selected messages change: caches keyed on it.
+    pub generation: u64,
+    /// Each pane's laid-out text.
+    raw: [Option<raw::RawCache>; 3],
+    /// The marks of the current messages (generation, masked).
+    marks: Option<(u64, bool, std::sync::Arc<[Marks; 3]>)>,
+    /// The masked messages (generation).
+    masked: Option<(u64, std::sync::Arc<[Option<Message>; 3]>)>,
 }
 
 impl Default for ViewState {
@@ -48,6 +56,10 @@ impl Default for ViewState {
             pending: [None; 3],
             settle: 0,
             text_height: f32::INFINITY,
+            generation: 0,
+            raw: Default::default(),
+            marks: None,
+            masked: None,
         }
     }
 }
@@ -179,16 +191,26 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let Some(sel) = &app.selected else { return };
     // With the mask on, the messages are shown with patient fields masked
     // where they stand (re-read, so clicks and highlights still work).
+    let generation = app.messages.generation;
     let masked = match (app.mask_screen, app.masker()) {
-        (true, Some(mk)) => {
-            let mask = |m: &Option<Message>| {
-                m.as_ref().map(|m| {
-                    crate::hl7::parse_one(&mk.mask_message(m).encode())
-                        .unwrap_or_else(|_| mk.mask_message(m))
-                })
-            };
-            Some([mask(&sel.source), mask(&sel.mapped), mask(&sel.expected)])
-        }
+        (true, Some(mk)) => match &app.messages.masked {
+            Some((g, m)) if *g == generation => Some(m.clone()),
+            _ => {
+                let mask = |m: &Option<Message>| {
+                    m.as_ref().map(|m| {
+                        crate::hl7::parse_one(&mk.mask_message(m).encode())
+                            .unwrap_or_else(|_| mk.mask_message(m))
+                    })
+                };
+                let m = std::sync::Arc::new([
+                    mask(&sel.source),
+                    mask(&sel.mapped),
+                    mask(&sel.expected),
+                ]);
+                app.messages.masked = Some((generation, m.clone()));
+                Some(m)
+            }
+        },
         _ => None,
     };
     if masked.is_some() {
@@ -200,7 +222,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .weak(),
         );
     }
-    let msgs: [Option<&Message>; 3] = match &masked {
+    let msgs: [Option<&Message>; 3] = match masked.as_deref() {
         Some([s, m, e]) => [s.as_ref(), m.as_ref(), e.as_ref()],
         None => [
             sel.source.as_ref(),
@@ -221,7 +243,15 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             .and_then(|r| r.target.clone())
             .unwrap_or_else(|| p.clone())
     });
-    let marks = marks(app, msgs);
+    let is_masked = masked.is_some();
+    let marks = match &app.messages.marks {
+        Some((g, m, x)) if *g == generation && *m == is_masked => x.clone(),
+        _ => {
+            let x = std::sync::Arc::new(marks(app, msgs));
+            app.messages.marks = Some((generation, is_masked, x.clone()));
+            x
+        }
+    };
     let mut clicked: Option<Option<Path>> = None;
     let mut edit_field = None;
     let mut start_edit = false;
@@ -349,7 +379,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 }
                 match m {
                     Some(m) => {
-                        let out = raw::show(ui, m, if pane == SOURCE { selected.as_ref() } else { landed.as_ref() }, &marks[pane], wrap, reveal);
+                        let out = raw::show(ui, m, if pane == SOURCE { selected.as_ref() } else { landed.as_ref() }, &marks[pane], wrap, reveal, &mut view.raw[pane], generation * 2 + u64::from(is_masked));
                         Some(out)
                     }
                     None => {

@@ -238,7 +238,17 @@ fn segment_tops(m: &Message, text: &str, galley: &egui::Galley) -> Vec<f32> {
     tops
 }
 
-/// Draws a message's text.
+/// A pane's laid-out text, kept while nothing it depends on changes: a
+/// big message is laid out once, not every frame.
+pub struct RawCache {
+    key: (u64, Option<Key>, u32, bool),
+    text: String,
+    galley: std::sync::Arc<egui::Galley>,
+    tops: Vec<f32>,
+}
+
+/// Draws a message's text. `generation` changes whenever the messages do.
+#[allow(clippy::too_many_arguments)]
 pub fn show(
     ui: &mut egui::Ui,
     m: &Message,
@@ -246,27 +256,47 @@ pub fn show(
     marks: &Marks,
     wrap: bool,
     reveal: bool,
+    cache: &mut Option<RawCache>,
+    generation: u64,
 ) -> RawOut {
-    let text = display_text(&m.text);
     let sel_key = selected.and_then(|p| {
         let si = m.segment_index_of(p.segment, p.segment_number.unwrap_or(1) as usize)?;
         Some((si, p.field_number))
     });
-    let mut job = job(ui, m, &text, sel_key, marks);
     // Wrapped to the pane, or one line per segment with a scroll bar.
-    job.wrap.max_width = if wrap {
+    let width = if wrap {
         ui.available_width().max(80.0)
     } else {
         f32::INFINITY
     };
-    let galley = ui.painter().layout_job(job);
+    let key = (generation, sel_key, width.to_bits(), ui.visuals().dark_mode);
+    if cache.as_ref().is_none_or(|c| c.key != key) {
+        let text = display_text(&m.text);
+        let mut job = job(ui, m, &text, sel_key, marks);
+        job.wrap.max_width = width;
+        let galley = ui.painter().layout_job(job);
+        let tops = segment_tops(m, &text, &galley);
+        *cache = Some(RawCache {
+            key,
+            text,
+            galley,
+            tops,
+        });
+    }
+    let Some(c) = cache.as_ref() else {
+        return RawOut {
+            clicked: None,
+            tops: Vec::new(),
+        };
+    };
+    let (text, galley) = (&c.text, c.galley.clone());
     let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
     ui.painter()
         .galley(rect.min, galley.clone(), ui.visuals().text_color());
     // The text is painted; say what it is for screen readers (and tests).
     let enabled = ui.is_enabled();
-    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, enabled, &text));
-    let tops = segment_tops(m, &text, &galley);
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, enabled, text));
+    let tops = c.tops.clone();
     let byte_at = |pos: egui::Pos2| {
         let cursor: CCursor = galley.cursor_from_pos(pos - rect.min);
         if text.is_ascii() {
