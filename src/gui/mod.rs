@@ -804,6 +804,14 @@ impl App {
             .map(|j| (j.done.load(Ordering::Relaxed), j.total))
     }
 
+    /// The result at `index`, shared (no copy of its rows).
+    pub fn result_shared(&self, index: usize) -> Option<Arc<ScenarioResult>> {
+        if index == SCRATCH {
+            return self.scratch.clone();
+        }
+        self.results.get(index).and_then(|r| r.clone())
+    }
+
     pub fn result(&self, index: usize) -> Option<&ScenarioResult> {
         if index == SCRATCH {
             return self.scratch.as_deref();
@@ -997,7 +1005,7 @@ impl App {
         }
         // New messages: what the Messages tab laid out for the old ones goes.
         self.messages.generation += 1;
-        let result = self.result(index).cloned();
+        let result = self.result_shared(index);
         let expected = result
             .as_ref()
             .and_then(|r| r.expected_text.as_deref())
@@ -1623,7 +1631,7 @@ impl App {
                 ui.label("Select a scenario on the left.");
                 return;
             };
-            let result = self.result(index).cloned();
+            let result = self.result_shared(index);
             let scratch = index == SCRATCH;
             let (name, kind, description, handoff, origin) = match (ws.scenarios.get(index), &result) {
                 (Some(s), _) => (s.name.clone(), s.kind, s.description.clone(), s.handoff.clone(), s.input_origin.clone()),
@@ -1705,7 +1713,7 @@ impl App {
             match self.tab {
                 Tab::Fields => fields::ui(self, ui),
                 Tab::Messages => message::ui(self, ui),
-                Tab::Receipt => receipt::ui(self, ui, result.as_ref()),
+                Tab::Receipt => receipt::ui(self, ui, result.as_deref()),
                 Tab::Handoff => handoff::ui(ui, &ws),
                 Tab::Gaps => gaps::ui(self, ui),
                 Tab::Live => live::ui(self, ui),

@@ -11,7 +11,7 @@ use egui::RichText;
 
 use super::{App, Command, editor, style};
 use crate::finding::{Severity, Side};
-use crate::hl7::{Message, Path, SegName};
+use crate::hl7::{Message, Path};
 use crate::scenario::OutcomeKind;
 use raw::{Mark, Marks};
 
@@ -156,33 +156,19 @@ fn marks(app: &App, msgs: [Option<&Message>; 3]) -> [Marks; 3] {
     out
 }
 
-/// A pane's segments as (name, occurrence) keys, by segment index.
-fn keys(m: &Message) -> Vec<(SegName, usize)> {
-    m.segments_with_occurrence()
-        .map(|(_, s, n)| (s.name, n))
-        .collect()
-}
-
 /// Where pane `to` should scroll so its segments line up with pane `from`,
 /// which the user scrolled to `offset`.
-fn follow(from: (&Message, &[f32]), offset: f32, to: (&Message, &[f32])) -> Option<f32> {
-    let (fm, ftops) = from;
-    let (tm, ttops) = to;
+fn follow(from: &raw::SegmentIndex, offset: f32, to: &raw::SegmentIndex) -> Option<f32> {
     // The segment at the top of the scrolled pane.
-    let top = ftops
+    let top = from
+        .tops
         .partition_point(|&y| y <= offset + 1.0)
         .checked_sub(1)?;
-    let fkeys = keys(fm);
-    let tkeys: rustc_hash::FxHashMap<(SegName, usize), usize> = keys(tm)
-        .into_iter()
-        .enumerate()
-        .map(|(i, k)| (k, i))
-        .collect();
     // That segment in the other pane, else the nearest one before it both have.
     (0..=top).rev().find_map(|i| {
-        let j = *tkeys.get(fkeys.get(i)?)?;
-        let within = if i == top { offset - ftops[i] } else { 0.0 };
-        Some(ttops.get(j)? + within.max(0.0))
+        let j = *to.at.get(from.keys.get(i)?)?;
+        let within = if i == top { offset - from.tops[i] } else { 0.0 };
+        Some(to.tops.get(j)? + within.max(0.0))
     })
 }
 
@@ -306,7 +292,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     let source_unreadable = msgs[SOURCE].is_none() && replayed;
     let mut offsets = [0.0f32; 3];
     let mut text_height = 0.0f32;
-    let mut tops: [Vec<f32>; 3] = Default::default();
+    let mut segs: [Option<std::sync::Arc<raw::SegmentIndex>>; 3] = Default::default();
     let pending = std::mem::take(&mut app.messages.pending);
     let titles = [
         "Source (as the sender sends it)",
@@ -397,7 +383,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             offsets[pane] = out.state.clamped_offset().y;
             text_height = text_height.max(out.content_size.y);
             if let Some(o) = out.inner {
-                tops[pane] = o.tops;
+                segs[pane] = o.segments;
                 if let Some(p) = o.clicked {
                     clicked = Some(Some(p));
                 }
@@ -411,16 +397,13 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         view.settle -= 1;
     } else if view.sync
         && let Some(from) = (0..3).find(|&i| {
-            (offsets[i] - view.offsets[i]).abs() > 0.5
-                && pending[i].is_none()
-                && !tops[i].is_empty()
+            (offsets[i] - view.offsets[i]).abs() > 0.5 && pending[i].is_none() && segs[i].is_some()
         })
-        && let Some(fm) = msgs[from]
+        && let Some(fs) = segs[from].clone()
     {
         for to in (0..3).filter(|&t| t != from) {
-            if let Some(tm) = msgs[to]
-                && !tops[to].is_empty()
-                && let Some(y) = follow((fm, &tops[from]), offsets[from], (tm, &tops[to]))
+            if let Some(ts) = &segs[to]
+                && let Some(y) = follow(&fs, offsets[from], ts)
             {
                 view.pending[to] = Some(y);
                 offsets[to] = y;
@@ -509,9 +492,13 @@ mod tests {
         let stops = [0.0, 20.0, 40.0, 60.0, 80.0];
         let mtops = [0.0, 30.0, 60.0, 90.0];
         // OBX[2] at the top of the source, 5 px into it: OBX[2] in the mapped, 5 px in.
-        assert_eq!(follow((&src, &stops), 85.0, (&map, &mtops)), Some(95.0));
+        let (s, m) = (
+            raw::SegmentIndex::new(&src, stops.to_vec()),
+            raw::SegmentIndex::new(&map, mtops.to_vec()),
+        );
+        assert_eq!(follow(&s, 85.0, &m), Some(95.0));
         // The Z-segment the mapped message lacks: the segment before it (PID).
-        assert_eq!(follow((&src, &stops), 45.0, (&map, &mtops)), Some(30.0));
-        assert_eq!(follow((&src, &stops), 0.0, (&map, &mtops)), Some(0.0));
+        assert_eq!(follow(&s, 45.0, &m), Some(30.0));
+        assert_eq!(follow(&s, 0.0, &m), Some(0.0));
     }
 }

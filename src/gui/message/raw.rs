@@ -127,12 +127,32 @@ pub fn field_at(m: &Message, offset: usize) -> Option<(Key, Option<Path>)> {
     None
 }
 
+/// A message's segments as (name, occurrence), by segment index, and the
+/// other way round: what scrolling together lines up.
+pub struct SegmentIndex {
+    pub keys: Vec<(crate::hl7::SegName, usize)>,
+    pub at: FxHashMap<(crate::hl7::SegName, usize), usize>,
+    /// The top of each segment in the pane's content, by segment index.
+    pub tops: Vec<f32>,
+}
+
+impl SegmentIndex {
+    pub fn new(m: &Message, tops: Vec<f32>) -> SegmentIndex {
+        let keys: Vec<_> = m
+            .segments_with_occurrence()
+            .map(|(_, s, n)| (s.name, n))
+            .collect();
+        let at = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+        SegmentIndex { keys, at, tops }
+    }
+}
+
 /// What the raw view reports.
 pub struct RawOut {
     /// A field clicked (left or right).
     pub clicked: Option<Path>,
-    /// The top of each segment in the pane's content, by segment index.
-    pub tops: Vec<f32>,
+    /// Where the pane's segments stand.
+    pub segments: Option<std::sync::Arc<SegmentIndex>>,
 }
 
 fn format(font: &egui::FontId, color: Color32) -> TextFormat {
@@ -244,7 +264,7 @@ pub struct RawCache {
     key: (u64, Option<Key>, u32, bool),
     text: String,
     galley: std::sync::Arc<egui::Galley>,
-    tops: Vec<f32>,
+    segments: std::sync::Arc<SegmentIndex>,
 }
 
 /// Draws a message's text. `generation` changes whenever the messages do.
@@ -275,28 +295,35 @@ pub fn show(
         let mut job = job(ui, m, &text, sel_key, marks);
         job.wrap.max_width = width;
         let galley = ui.painter().layout_job(job);
-        let tops = segment_tops(m, &text, &galley);
+        let segments = std::sync::Arc::new(SegmentIndex::new(m, segment_tops(m, &text, &galley)));
         *cache = Some(RawCache {
             key,
             text,
             galley,
-            tops,
+            segments,
         });
     }
     let Some(c) = cache.as_ref() else {
         return RawOut {
             clicked: None,
-            tops: Vec::new(),
+            segments: None,
         };
     };
     let (text, galley) = (&c.text, c.galley.clone());
     let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
     ui.painter()
         .galley(rect.min, galley.clone(), ui.visuals().text_color());
-    // The text is painted; say what it is for screen readers (and tests).
+    // The text is painted; say what it is for screen readers (and tests):
+    // its start, not half a megabyte every frame.
     let enabled = ui.is_enabled();
-    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, enabled, text));
-    let tops = c.tops.clone();
+    resp.widget_info(|| {
+        let mut end = text.len().min(MAX_SPOKEN);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        egui::WidgetInfo::labeled(egui::Role::Label, enabled, &text[..end])
+    });
+    let segments = c.segments.clone();
     let byte_at = |pos: egui::Pos2| {
         let cursor: CCursor = galley.cursor_from_pos(pos - rect.min);
         if text.is_ascii() {
@@ -381,8 +408,14 @@ pub fn show(
             }
         }
     });
-    RawOut { clicked, tops }
+    RawOut {
+        clicked,
+        segments: Some(segments),
+    }
 }
+
+/// How much of a message's text its accessible label carries.
+const MAX_SPOKEN: usize = 4096;
 
 /// A hex dump line: offset, 16 bytes in hex, and the printable ones.
 pub fn hex_line(bytes: &[u8], offset: usize) -> String {
