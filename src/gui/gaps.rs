@@ -117,7 +117,13 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             ("Waive", "waiver"),
             ("Not applicable", "n/a"),
         ] {
-            if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
+            if ui
+                .add_enabled(ready, egui::Button::new(label))
+                .on_disabled_hover_text(
+                    "Select a gap, write a note, and give your name in the Session tab first",
+                )
+                .clicked()
+            {
                 app.commands.push(Command::Dispose(kind.to_string()));
             }
         }

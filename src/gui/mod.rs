@@ -1547,6 +1547,11 @@ impl App {
                 if ui
                     .add_enabled(can_run, egui::Button::new("Replay all"))
                     .on_hover_text("Replay every scenario (Ctrl+R)")
+                    .on_disabled_hover_text(if self.workspace.is_none() {
+                        "Open a workspace first"
+                    } else {
+                        "A replay is running: Cancel it, or wait"
+                    })
                     .clicked()
                 {
                     self.command(Command::ReplayAll);
@@ -1557,6 +1562,11 @@ impl App {
                         egui::Button::new("Replay selected"),
                     )
                     .on_hover_text("Replay the selected scenario (Ctrl+Shift+R)")
+                    .on_disabled_hover_text(if !can_run {
+                        "Open a workspace, or wait for the running replay"
+                    } else {
+                        "Select a scenario first"
+                    })
                     .clicked()
                 {
                     self.command(Command::ReplaySelected);

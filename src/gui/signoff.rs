@@ -143,10 +143,10 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         });
         ui.horizontal(|ui| {
             let ready = !s.person.trim().is_empty() && session::check_name(&s.name).is_ok();
-            if ui.add_enabled(ready, egui::Button::new("Record run")).on_hover_text("Replay everything and record it in the session").clicked() {
+            if ui.add_enabled(ready, egui::Button::new("Record run")).on_hover_text("Replay everything and record it in the session").on_disabled_hover_text("Give your name and a session name first").clicked() {
                 app.commands.push(Command::RecordRun);
             }
-            if ui.add_enabled(ready && !s.comment.trim().is_empty(), egui::Button::new("Add comment")).on_hover_text("On the selected scenario (and field)").clicked() {
+            if ui.add_enabled(ready && !s.comment.trim().is_empty(), egui::Button::new("Add comment")).on_hover_text("On the selected scenario (and field)").on_disabled_hover_text("Give your name, a session name and a comment first").clicked() {
                 app.commands.push(Command::AddComment);
             }
             let waivable = ready
@@ -157,6 +157,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             if ui
                 .add_enabled(waivable, egui::Button::new("Waive selected field"))
                 .on_hover_text("Accept the selected field's finding as a known deviation: the comment is the reason; needs an owner and an expiry date")
+                .on_disabled_hover_text("Needs your name, a session, a selected field, the reason (comment), an owner and an expiry date (YYYY-MM-DD)")
                 .clicked()
             {
                 app.commands.push(Command::AddWaiver);

@@ -652,6 +652,7 @@ fn detail(app: &mut App, ui: &mut egui::Ui, f: &FieldStats, ctx: &egui::Context)
                     if ui
                         .add_enabled(idle, egui::Button::new("Open"))
                         .on_hover_text("Show this message in the Fields and Messages tabs")
+                        .on_disabled_hover_text("Wait for the log replay (or learning) to end")
                         .clicked()
                     {
                         app.traffic.fetch(e.message, ExampleAction::Open, ctx);
@@ -659,6 +660,7 @@ fn detail(app: &mut App, ui: &mut egui::Ui, f: &FieldStats, ctx: &egui::Context)
                     if ui
                         .add_enabled(idle, egui::Button::new("Save as scenario"))
                         .on_hover_text("Write an error scenario (masked) into the workspace")
+                        .on_disabled_hover_text("Wait for the log replay (or learning) to end")
                         .clicked()
                     {
                         app.traffic.fetch(
