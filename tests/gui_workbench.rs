@@ -325,3 +325,53 @@ fn the_receipt_tab_copies_the_ack() {
         .replace('\r', "\n");
     assert!(copied(&h, ack.trim_end()), "{ack}");
 }
+
+#[test]
+fn raw_text_is_selected_by_dragging_and_copied() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.state_mut().command(Command::SelectScenario(0));
+    h.run_steps(2);
+    h.get_by_label("Messages").click();
+    h.run_steps(2);
+    let rect = h
+        .query_all_by_label_contains("MSH|^~\\&|CAREEHR")
+        .next()
+        .expect("the source text")
+        .rect();
+    let from = rect.left_top() + egui::vec2(1.0, 6.0);
+    let to = from + egui::vec2(90.0, 0.0);
+    h.event(egui::Event::PointerMoved(from));
+    h.event(egui::Event::PointerButton {
+        pos: from,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(1);
+    h.event(egui::Event::PointerMoved(to));
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(1);
+    h.event(egui::Event::Copy);
+    h.run_steps(1);
+    let texts: Vec<String> = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("MSH|") && t.len() > 4),
+        "{texts:?}"
+    );
+}

@@ -194,11 +194,11 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         .resizable(true)
         .column(Column::initial(64.0))
         .column(Column::initial(80.0))
-        .column(Column::initial(w * 0.15).at_least(60.0).clip(true))
-        .column(Column::initial(w * 0.14).at_least(60.0).clip(true))
-        .column(Column::initial(w * 0.14).at_least(60.0).clip(true))
-        .column(Column::initial(w * 0.30).at_least(100.0).clip(true))
-        .column(Column::initial(w * 0.10).at_least(50.0).clip(true))
+        .column(Column::initial(w * 0.13).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.12).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.12).at_least(60.0).clip(true))
+        .column(Column::initial(w * 0.40).at_least(100.0).clip(true))
+        .column(Column::initial(w * 0.09).at_least(50.0).clip(true))
         .column(Column::remainder().at_least(60.0).clip(true))
         .header(20.0, |mut hd| {
             for t in [

@@ -405,7 +405,13 @@ impl App {
         if k.next || k.prev {
             self.step_problem(k.next);
         }
+        // Text selected in a label or the raw message is what Ctrl+C copies.
+        let text_selected = ctx
+            .plugin::<egui::text_selection::LabelSelectionState>()
+            .lock()
+            .has_selection();
         if k.copy
+            && !text_selected
             && let Some(text) = self.selected_value()
         {
             ctx.copy_text(text);

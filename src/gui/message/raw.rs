@@ -310,9 +310,16 @@ pub fn show(
         };
     };
     let (text, galley) = (&c.text, c.galley.clone());
-    let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click());
-    ui.painter()
-        .galley(rect.min, galley.clone(), ui.visuals().text_color());
+    // Click selects a field; drag selects text to copy (Ctrl+C), as in a label.
+    let (rect, resp) = ui.allocate_exact_size(galley.size(), egui::Sense::click_and_drag());
+    egui::text_selection::LabelSelectionState::label_text_selection(
+        ui,
+        &resp,
+        rect.min,
+        galley.clone(),
+        ui.visuals().text_color(),
+        egui::Stroke::NONE,
+    );
     // The text is painted; say what it is for screen readers (and tests):
     // its start, not half a megabyte every frame.
     let enabled = ui.is_enabled();
