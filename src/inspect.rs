@@ -111,7 +111,8 @@ pub fn escape_problems(msg: &Message) -> Vec<ParseProblem> {
     let mut out = Vec::new();
     for (seg_index, s) in msg.segments.iter().enumerate() {
         for (i, f) in s.fields.iter().enumerate() {
-            if s.name == "MSH" && i < 2 {
+            // Most values hold no escape at all: nothing to decode or copy.
+            if (s.name == "MSH" && i < 2) || !f.raw.contains(msg.delimiters.escape) {
                 continue;
             }
             let (_, problems) = escape::unescape_checked(&f.raw, &msg.delimiters);
@@ -226,6 +227,76 @@ impl serde::Serialize for FileReport {
     }
 }
 
+/// Writes one file's `inspect --json` object (`{"file","messages","problems"}`,
+/// the shape [`FileReport`] serializes to) while reading it: each message is
+/// parsed, viewed and written before the next is read, so memory holds one
+/// message, not the file's. Returns whether the file has errors.
+pub fn write_file_json(
+    out: &mut impl std::io::Write,
+    file: &str,
+    bytes: &[u8],
+) -> std::io::Result<bool> {
+    let (text, decoded) = hl7::decode_bytes(bytes);
+    write!(out, "{{\"file\":")?;
+    serde_json::to_writer(&mut *out, file)?;
+    write!(out, ",\"messages\":[")?;
+    // Messages are viewed on every core, a batch at a time, and written in order.
+    let mut count = 0usize;
+    let mut escapes = Vec::new();
+    let mut written: std::io::Result<()> = Ok(());
+    // JSON is about 15 bytes per input byte: small batches keep it in the caches.
+    let mut ordered = crate::ordered::Ordered::with_limits(
+        32,
+        1 << 20,
+        |i, m: &Message| {
+            let mut buf = Vec::with_capacity(m.text.len() * 16);
+            let json = serde_json::to_writer(&mut buf, &JsonMessage(i, m)).map(|()| buf);
+            (json, escape_problems(m))
+        },
+        |(json, problems): (serde_json::Result<Vec<u8>>, Vec<ParseProblem>)| {
+            escapes.extend(problems);
+            if written.is_ok() {
+                written = (|| {
+                    if count > 0 {
+                        out.write_all(b",")?;
+                    }
+                    out.write_all(&json?)?;
+                    Ok(())
+                })();
+            }
+            count += 1;
+        },
+    );
+    let parsed = hl7::for_each_message(&text, |m| {
+        let size = m.text.len();
+        ordered.push(m, size);
+    });
+    ordered.finish();
+    written?;
+    let mut problems = parsed.problems;
+    if let Some(p) = decoded {
+        problems.insert(0, p);
+    }
+    problems.extend(escapes);
+    if count == 0 && problems.is_empty() {
+        problems.push(ParseProblem {
+            line: 1,
+            column: 1,
+            severity: Severity::Error,
+            message: if bytes.is_empty() {
+                "the file is empty".into()
+            } else {
+                "no HL7 message found: a message starts with MSH".into()
+            },
+        });
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+    write!(out, "],\"problems\":")?;
+    serde_json::to_writer(&mut *out, &problems)?;
+    write!(out, "}}")?;
+    Ok(problems.iter().any(|p| p.severity != Severity::Information))
+}
+
 /// Inspects one file's bytes, with every view made at once (small files, tests).
 pub fn inspect_bytes(file: &str, bytes: &[u8]) -> FileView {
     let report = FileReport::read(file, bytes);
@@ -238,5 +309,144 @@ pub fn inspect_bytes(file: &str, bytes: &[u8]) -> FileView {
             .map(|(i, m)| view(i, m))
             .collect(),
         problems: report.problems,
+    }
+}
+
+/// A message's `inspect --json` view written straight from the message:
+/// the same shape as [`MessageView`], with no copy of any value.
+struct JsonMessage<'a>(usize, &'a Message);
+
+impl Serialize for JsonMessage<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let m = self.1;
+        let mut st = s.serialize_struct("MessageView", 7)?;
+        st.serialize_field("number", &(self.0 + 1))?;
+        st.serialize_field("line", &m.line_number)?;
+        st.serialize_field("message_type", &m.message_type())?;
+        st.serialize_field("control_id", m.control_id())?;
+        st.serialize_field("version", m.version())?;
+        st.serialize_field("segments", &m.segments.len())?;
+        st.serialize_field("fields", &JsonFields(m))?;
+        st.end()
+    }
+}
+
+struct JsonFields<'a>(&'a Message);
+
+impl Serialize for JsonFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let m = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for f in m.populated_fields() {
+            seq.serialize_element(&JsonField(&f, m))?;
+        }
+        seq.end()
+    }
+}
+
+/// A path's name from the dictionary, written without building a string.
+struct PathName<'a>(&'a Path);
+
+impl std::fmt::Display for PathName<'_> {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dict = names::dictionary();
+        let path = self.0;
+        let Some(field) = dict.field(&path.segment, path.field_number) else {
+            if path.segment.starts_with('Z') {
+                return write!(out, "{} (site-defined segment)", path.segment);
+            }
+            return Ok(());
+        };
+        out.write_str(&field.name)?;
+        if let Some(c) = path.component_number
+            && let Some(comp) = dict.component(&field.data_type, c)
+        {
+            write!(out, " / {}", comp.name)?;
+            if let Some(sub) = path.subcomponent_number
+                && let Some(sub) = dict.component(&comp.data_type, sub)
+            {
+                write!(out, " / {}", sub.name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct JsonField<'a>(&'a hl7::FieldRef<'a>, &'a Message);
+
+/// Whether a field's view lists components: a repeated or composite value
+/// with at least one populated component (as [`fields`] builds them).
+fn lists_components(raw: &str, d: &hl7::Delimiters) -> bool {
+    let repeated = raw.contains(d.repetition);
+    raw.split(d.repetition).any(|rep| {
+        (repeated || rep.contains(d.component)) && rep.split(d.component).any(|c| !c.is_empty())
+    })
+}
+
+impl Serialize for JsonField<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (f, m) = (self.0, self.1);
+        let d = &m.delimiters;
+        let is_delims = f.path.segment == "MSH" && f.path.field_number <= 2;
+        let value = if is_delims {
+            std::borrow::Cow::Borrowed(f.raw)
+        } else {
+            escape::unescape(f.raw, d)
+        };
+        let components = !is_delims && lists_components(f.raw, d);
+        let mut st = s.serialize_struct("FieldView", 6)?;
+        st.serialize_field("path", &f.path)?;
+        st.serialize_field("name", &format_args!("{}", PathName(&f.path)))?;
+        st.serialize_field("raw", f.raw)?;
+        st.serialize_field("value", &value)?;
+        if let Some(r) = &f.range {
+            st.serialize_field("range", r)?;
+        }
+        if components {
+            st.serialize_field("components", &JsonComponents(f, d))?;
+        }
+        st.end()
+    }
+}
+
+struct JsonComponents<'a>(&'a hl7::FieldRef<'a>, &'a hl7::Delimiters);
+
+impl Serialize for JsonComponents<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        struct One<'a>(Path, &'a str, &'a hl7::Delimiters);
+        impl Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut st = s.serialize_struct("ComponentView", 4)?;
+                st.serialize_field("path", &self.0)?;
+                st.serialize_field("name", &format_args!("{}", PathName(&self.0)))?;
+                st.serialize_field("raw", self.1)?;
+                st.serialize_field("value", &escape::unescape(self.1, self.2))?;
+                st.end()
+            }
+        }
+        let (f, d) = (self.0, self.1);
+        let repeated = f.raw.contains(d.repetition);
+        let mut seq = s.serialize_seq(None)?;
+        for (ri, rep) in f.raw.split(d.repetition).enumerate() {
+            if !repeated && !rep.contains(d.component) {
+                continue;
+            }
+            for (ci, comp) in rep.split(d.component).enumerate() {
+                if comp.is_empty() {
+                    continue;
+                }
+                let p = Path {
+                    repetition_number: (ri > 0).then_some(ri as u32 + 1),
+                    component_number: Some(ci as u32 + 1),
+                    ..f.path.clone()
+                };
+                seq.serialize_element(&One(p, comp, d))?;
+            }
+        }
+        seq.end()
     }
 }

@@ -28,6 +28,7 @@ pub mod import;
 pub mod inspect;
 pub mod mapping;
 pub mod mllp;
+pub mod ordered;
 pub mod profile;
 pub mod replay;
 pub mod report;

@@ -125,3 +125,46 @@ fn large_payload_is_read_in_one_piece() {
     assert!(value.len() > 60_000, "{}", value.len());
     assert!(value.contains("\r\n"));
 }
+
+/// `inspect --json` writes each file while reading it, straight from the
+/// messages; its bytes are exactly what serializing the whole file's views
+/// gives, for every file of the corpus and for empty, junk and escaped input.
+#[test]
+fn streamed_inspect_json_is_the_documented_shape_byte_for_byte() {
+    let mut inputs: Vec<(String, Vec<u8>)> = files("")
+        .into_iter()
+        .filter(|p| !p.extension().is_some_and(|e| e == "md" || e == "xml"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read");
+            (p.display().to_string(), bytes)
+        })
+        .collect();
+    assert!(inputs.len() > 20, "{} files", inputs.len());
+    for (name, text) in [
+        ("empty", ""),
+        ("junk", "hello\nworld\n"),
+        (
+            "escapes",
+            "MSH|^~\\&|A|B|C|D|2024||ORU^R01|1|P|2.5.1\rOBX|1|ST|x^y~z||a\\T\\b\\X0D\\^^|\\E\\\rNTE|1||\\F\rZZZ|^|~|^~^\r",
+        ),
+        ("latin1", "MSH|^~\\&|A\rPID|1||\u{e9}\r"),
+    ] {
+        inputs.push((name.into(), text.as_bytes().to_vec()));
+    }
+    inputs.push((
+        "latin1 bytes".into(),
+        b"MSH|^~\\&|A\rPID|1||\xe9\r".to_vec(),
+    ));
+    for (name, bytes) in &inputs {
+        let mut streamed = Vec::new();
+        let errors = inspect::write_file_json(&mut streamed, name, bytes).expect("write");
+        let whole = inspect::FileReport::read(name, bytes);
+        let expected = serde_json::to_vec(&whole).expect("json");
+        assert_eq!(
+            String::from_utf8_lossy(&streamed),
+            String::from_utf8_lossy(&expected),
+            "{name}"
+        );
+        assert_eq!(errors, whole.has_errors(), "{name}");
+    }
+}

@@ -32,6 +32,7 @@ macro_rules! workspace_or_return {
     };
 }
 
+mod output;
 mod signoff;
 mod traffic;
 
@@ -1059,36 +1060,63 @@ fn junit_xml(ws: &Workspace, results: &[ScenarioResult]) -> Result<String> {
 /// Larger files are refused with a message rather than read into memory.
 const MAX_INSPECT_BYTES: u64 = 1 << 30;
 
-fn cmd_inspect(files: &[PathBuf], json: bool) -> Result<u8> {
-    let mut reports = Vec::new();
-    let mut unreadable = false;
-    for f in files {
-        if let Ok(meta) = std::fs::metadata(f)
-            && meta.len() > MAX_INSPECT_BYTES
-        {
-            eprintln!(
-                "baton: {} is {} MB; inspect reads files up to {} MB",
-                f.display(),
-                meta.len() / 1_000_000,
-                MAX_INSPECT_BYTES / 1_000_000
-            );
-            unreadable = true;
-            continue;
+/// Reads a file for `inspect`, or says why not (too big, unreadable).
+fn inspect_bytes_of(f: &Path) -> Option<Vec<u8>> {
+    if let Ok(meta) = std::fs::metadata(f)
+        && meta.len() > MAX_INSPECT_BYTES
+    {
+        eprintln!(
+            "baton: {} is {} MB; inspect reads files up to {} MB",
+            f.display(),
+            meta.len() / 1_000_000,
+            MAX_INSPECT_BYTES / 1_000_000
+        );
+        return None;
+    }
+    match std::fs::read(f) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            eprintln!("baton: cannot read {}: {e}", f.display());
+            None
         }
-        match std::fs::read(f) {
-            Ok(bytes) => reports.push(inspect::FileReport::read(&f.display().to_string(), &bytes)),
-            Err(e) => {
-                eprintln!("baton: cannot read {}: {e}", f.display());
+    }
+}
+
+fn cmd_inspect(files: &[PathBuf], json: bool) -> Result<u8> {
+    let mut unreadable = false;
+    if json {
+        // Compact, and written while each file is read, message by message,
+        // by a thread of its own while the next messages are viewed.
+        let mut out = output::Background::stdout();
+        let mut errors = false;
+        let mut first = true;
+        out.write_all(b"{\"files\":[")?;
+        for f in files {
+            let Some(bytes) = inspect_bytes_of(f) else {
                 unreadable = true;
+                continue;
+            };
+            if !first {
+                out.write_all(b",")?;
             }
+            first = false;
+            errors |= inspect::write_file_json(&mut out, &f.display().to_string(), &bytes)?;
+        }
+        out.write_all(b"]}\n")?;
+        out.finish()?;
+        return Ok(if unreadable { 2 } else { u8::from(errors) });
+    }
+    let mut reports = Vec::new();
+    for f in files {
+        match inspect_bytes_of(f) {
+            Some(bytes) => {
+                reports.push(inspect::FileReport::read(&f.display().to_string(), &bytes))
+            }
+            None => unreadable = true,
         }
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if json {
-        // Compact: the same shape in half the bytes of pretty-printed JSON.
-        serde_json::to_writer(&mut out, &InspectDoc(&reports))?;
-        writeln!(out)?;
-    } else {
+    {
         for r in &reports {
             writeln!(
                 out,
@@ -1140,18 +1168,6 @@ fn cmd_inspect(files: &[PathBuf], json: bool) -> Result<u8> {
     } else {
         0
     })
-}
-
-/// `{ "files": [...] }`, serialized file by file.
-struct InspectDoc<'a>(&'a [inspect::FileReport]);
-
-impl serde::Serialize for InspectDoc<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Inspect", 1)?;
-        st.serialize_field("files", self.0)?;
-        st.end()
-    }
 }
 
 fn read_message(path: &Path) -> Result<baton::hl7::Message, u8> {

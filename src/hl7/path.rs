@@ -172,23 +172,69 @@ impl Path {
     }
 }
 
-impl fmt::Display for Path {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.segment)?;
-        if let Some(n) = self.segment_number.filter(|&n| n != 1) {
-            write!(f, "[{n}]")?;
+/// Appends a number's digits (no formatting machinery: paths are written
+/// millions of times in a big `inspect --json`).
+fn push_number(out: &mut [u8; 96], at: &mut usize, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
-        write!(f, "-{}", self.field_number)?;
+    }
+    for &d in &digits[i..] {
+        if *at < out.len() {
+            out[*at] = d;
+            *at += 1;
+        }
+    }
+}
+
+impl Path {
+    /// The path's text into a stack buffer: `SEG[n]-f[r].c.s`.
+    fn write_into<'b>(&self, out: &'b mut [u8; 96]) -> &'b str {
+        let mut at = 0;
+        let push = |out: &mut [u8; 96], at: &mut usize, b: &[u8]| {
+            for &x in b {
+                if *at < out.len() {
+                    out[*at] = x;
+                    *at += 1;
+                }
+            }
+        };
+        push(out, &mut at, self.segment.as_str().as_bytes());
+        if let Some(n) = self.segment_number.filter(|&n| n != 1) {
+            push(out, &mut at, b"[");
+            push_number(out, &mut at, u64::from(n));
+            push(out, &mut at, b"]");
+        }
+        push(out, &mut at, b"-");
+        push_number(out, &mut at, self.field_number as u64);
         if let Some(r) = self.repetition_number {
-            write!(f, "[{r}]")?;
+            push(out, &mut at, b"[");
+            push_number(out, &mut at, u64::from(r));
+            push(out, &mut at, b"]");
         }
         if let Some(c) = self.component_number {
-            write!(f, ".{c}")?;
+            push(out, &mut at, b".");
+            push_number(out, &mut at, u64::from(c));
             if let Some(s) = self.subcomponent_number {
-                write!(f, ".{s}")?;
+                push(out, &mut at, b".");
+                push_number(out, &mut at, u64::from(s));
             }
         }
-        Ok(())
+        // Only ASCII was written (a segment name is ASCII letters and digits).
+        std::str::from_utf8(&out[..at]).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 64];
+        f.write_str(self.write_into(&mut buf))
     }
 }
 
@@ -304,7 +350,9 @@ impl FromStr for Path {
 
 impl Serialize for Path {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        // Written from a stack buffer: no string built per path.
+        let mut buf = [0u8; 64];
+        s.serialize_str(self.write_into(&mut buf))
     }
 }
 
@@ -375,5 +423,35 @@ mod tests {
         ] {
             assert!(s.parse::<Path>().is_err(), "{s} should fail");
         }
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn every_part_is_written_and_the_largest_numbers_fit() {
+        let p: Path = "OBX[12]-5[3].2.1".parse().expect("path");
+        assert_eq!(p.to_string(), "OBX[12]-5[3].2.1");
+        assert_eq!(
+            serde_json::to_string(&p).expect("json"),
+            "\"OBX[12]-5[3].2.1\""
+        );
+        let big = Path {
+            segment: SegName::new("ZZZ"),
+            segment_number: Some(u32::MAX),
+            field_number: usize::MAX,
+            repetition_number: Some(u32::MAX),
+            component_number: Some(u32::MAX),
+            subcomponent_number: Some(u32::MAX),
+        };
+        assert_eq!(
+            big.to_string(),
+            format!(
+                "ZZZ[4294967295]-{}[4294967295].4294967295.4294967295",
+                usize::MAX
+            )
+        );
     }
 }

@@ -1,0 +1,83 @@
+//! Standard output written on a thread of its own: a command producing
+//! hundreds of megabytes (`inspect --json`) keeps computing while the pipe
+//! drains, instead of waiting on each write.
+
+use std::io::Write;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// Bytes gathered before they are handed to the writing thread.
+const CHUNK: usize = 1 << 20;
+
+pub struct Background {
+    buf: Vec<u8>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Background {
+    /// Standard output, written by a background thread (at most 4 chunks queued).
+    pub fn stdout() -> Background {
+        let (tx, rx) = sync_channel::<Vec<u8>>(4);
+        let thread = std::thread::spawn(move || {
+            let mut out = std::io::stdout().lock();
+            for chunk in rx {
+                out.write_all(&chunk)?;
+            }
+            out.flush()
+        });
+        Background {
+            buf: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        match &self.tx {
+            Some(tx) if tx.send(chunk).is_ok() => Ok(()),
+            // The writer stopped (a closed pipe): its error says why.
+            _ => self.join(),
+        }
+    }
+
+    fn join(&mut self) -> std::io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(std::io::Error::other("the output thread stopped")),
+            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        }
+    }
+
+    /// Writes what is left and waits for the thread: errors surface here.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.send()?;
+        self.join()
+    }
+}
+
+impl Write for Background {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.send();
+        let _ = self.join();
+    }
+}
