@@ -233,7 +233,7 @@ impl Path {
 
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; 96];
         f.write_str(self.write_into(&mut buf))
     }
 }
@@ -351,7 +351,7 @@ impl FromStr for Path {
 impl Serialize for Path {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // Written from a stack buffer: no string built per path.
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; 96];
         s.serialize_str(self.write_into(&mut buf))
     }
 }
