@@ -143,7 +143,14 @@ impl Validator {
         mut each: impl FnMut(MessageResult),
     ) -> Vec<hl7::ParseProblem> {
         let (text, problem) = hl7::decode_bytes(bytes);
-        let mut parsed = hl7::for_each_message(&text, |m| each(self.validate_message(&m)));
+        // Checked on every core, a batch at a time, reported in file order.
+        let mut ordered =
+            crate::ordered::Ordered::new(|_, m: &Message| self.validate_message(m), &mut each);
+        let mut parsed = hl7::for_each_message(&text, |m| {
+            let size = m.text.len();
+            ordered.push(m, size);
+        });
+        ordered.finish();
         if let Some(p) = problem {
             parsed.problems.insert(0, p);
         }
