@@ -375,3 +375,31 @@ fn raw_text_is_selected_by_dragging_and_copied() {
         "{texts:?}"
     );
 }
+
+#[test]
+fn a_message_too_big_to_edit_is_replayed_but_not_edited() {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    let one = std::fs::read_to_string(
+        "test-scenarios/lab-orders-results/messages/oru-r01-lipid-results.hl7",
+    )
+    .expect("message");
+    // One message of ~1.5 MB: its OBX segments repeated.
+    let obx: String = one
+        .lines()
+        .filter(|l| l.starts_with("OBX"))
+        .map(|l| format!("{l}\r"))
+        .collect();
+    let mut big = one.replace('\n', "\r");
+    while big.len() <= baton::gui::MAX_EDIT_BYTES + 100_000 {
+        big.push_str(&obx);
+    }
+    let started = std::time::Instant::now();
+    h.event(egui::Event::Paste(big));
+    h.run_steps(3);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(h.state().editor.is_none(), "not edited in place");
+    let r = h.state().result(SCRATCH).expect("replayed all the same");
+    assert!(r.replay.fields.len() > 1000);
+    h.get_by_label_contains("messages up to 1024 KB are edited in place");
+}

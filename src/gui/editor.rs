@@ -17,6 +17,22 @@ use crate::scenario::{Kind, Scenario, write};
 /// How long typing must pause before the message is replayed again.
 pub const DEBOUNCE: Duration = Duration::from_millis(300);
 
+/// The largest message edited in place: beyond it, a text box would lay out
+/// megabytes every frame and each keystroke would replay them. Bigger
+/// messages are replayed and shown, not edited.
+pub const MAX_EDIT_BYTES: usize = 1024 * 1024;
+
+/// Why a message of `len` bytes cannot be edited, if it cannot.
+pub fn too_big(len: usize) -> Option<String> {
+    (len > MAX_EDIT_BYTES).then(|| {
+        format!(
+            "The message is {} KB; messages up to {} KB are edited in place (edit the file, or a scenario's mutations)",
+            len / 1024,
+            MAX_EDIT_BYTES / 1024
+        )
+    })
+}
+
 /// The message being edited.
 pub struct Editor {
     /// The text as edited: one segment per line.
@@ -78,6 +94,13 @@ pub fn start(app: &mut App) {
             .unwrap_or_default(),
         _ => String::new(),
     };
+    if let Some(why) = too_big(text.len()) {
+        app.problems.push(super::Problem {
+            place: "edit".into(),
+            message: why,
+        });
+        return;
+    }
     let Some(handoff) = app.handoff_of(index) else {
         return;
     };
@@ -122,6 +145,28 @@ pub fn open_pasted(app: &mut App, text: &str) {
         .or_else(|| app.selected.as_ref().and_then(|s| app.handoff_of(s.index)))
         .or_else(|| ws.handoffs.first().map(|h| h.id.clone()));
     let Some(handoff) = handoff else { return };
+    if let Some(why) = too_big(text.len()) {
+        // Replayed and shown all the same; only editing is refused.
+        if let Some(h) = ws.handoff(&handoff) {
+            let replay = replay::replay_text(h, &ws.tables, text);
+            app.open_scratch(
+                ScenarioResult {
+                    scenario: "pasted".into(),
+                    name: "Pasted message".into(),
+                    kind: Kind::Edge,
+                    handoff: handoff.clone(),
+                    verdict: replay::Verdict::Met,
+                    checks: Vec::new(),
+                    replay,
+                    expected_text: None,
+                    expected_only: Vec::new(),
+                },
+                &format!("A message pasted from the clipboard. {why}."),
+            );
+            app.tab = Tab::Fields;
+        }
+        return;
+    }
     let save_id = free_id(app, "pasted");
     app.editor = Some(Editor {
         text: as_lines(text.trim()),

@@ -32,7 +32,7 @@ use crate::workspace::Workspace;
 /// The selection index of the scratch result (a message from a log).
 pub const SCRATCH: usize = usize::MAX;
 
-pub use editor::DEBOUNCE;
+pub use editor::{DEBOUNCE, MAX_EDIT_BYTES};
 
 /// What survives a restart (eframe storage).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

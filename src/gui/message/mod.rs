@@ -320,12 +320,16 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         for (pane, ui) in cols.iter_mut().enumerate() {
             ui.horizontal(|ui| {
                 ui.strong(titles[pane]);
-                if pane == SOURCE && !editing && ui
-                    .small_button("Edit")
-                    .on_hover_text("Edit the message in place: it is replayed as you type, and can be saved as a scenario")
-                    .clicked()
-                {
-                    start_edit = true;
+                if pane == SOURCE && !editing {
+                    let big = source_text.as_ref().and_then(|t| editor::too_big(t.len()));
+                    if ui
+                        .add_enabled(big.is_none(), egui::Button::new("Edit").small())
+                        .on_hover_text("Edit the message in place: it is replayed as you type, and can be saved as a scenario")
+                        .on_disabled_hover_text(big.unwrap_or_default())
+                        .clicked()
+                    {
+                        start_edit = true;
+                    }
                 }
                 if pane == SOURCE {
                     ui.checkbox(&mut view.hex, "Hex")
