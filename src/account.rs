@@ -64,10 +64,15 @@ impl<'a> Findings<'a> {
     /// Takes the findings on a field (each is handed out once), plus the
     /// whole-segment findings of its segment occurrence (shared by its fields).
     fn take(&mut self, k: FieldKey, out: &mut Vec<Finding>) {
-        if let Some(list) = self.by_field.remove(&k) {
+        // Most fields of most messages have no finding: no lookup then.
+        if !self.by_field.is_empty()
+            && let Some(list) = self.by_field.remove(&k)
+        {
             out.extend(list.into_iter().cloned());
         }
-        if let Some(list) = self.by_segment.get(&(k.0, k.1)) {
+        if !self.by_segment.is_empty()
+            && let Some(list) = self.by_segment.get(&(k.0, k.1))
+        {
             out.extend(list.iter().map(|f| (*f).clone()));
         }
     }

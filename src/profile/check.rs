@@ -495,10 +495,11 @@ impl std::fmt::Display for Label<'_> {
 }
 
 /// The data type a value is checked as: the profile's, else for OBX-5 the
-/// type OBX-2 names (HL7 v2 "varies"), else the standard's.
-fn effective_type(spec: &Spec, seg: &hl7::Segment, d: &hl7::Delimiters) -> String {
+/// type OBX-2 names (HL7 v2 "varies"), else the standard's. Borrowed: no
+/// string is made per field.
+fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> &'a str {
     if let Some(t) = spec.data_type {
-        return t.to_string();
+        return t;
     }
     if let Some(t) = dynamic_type(&spec.path, seg, d) {
         return t;
@@ -507,7 +508,11 @@ fn effective_type(spec: &Spec, seg: &hl7::Segment, d: &hl7::Delimiters) -> Strin
 }
 
 /// OBX-5 (and its components) typed by OBX-2 of the same segment.
-pub(crate) fn dynamic_type(path: &Path, seg: &hl7::Segment, d: &hl7::Delimiters) -> Option<String> {
+pub(crate) fn dynamic_type<'a>(
+    path: &Path,
+    seg: &'a hl7::Segment,
+    d: &hl7::Delimiters,
+) -> Option<&'a str> {
     if path.segment != "OBX" || path.field_number != 5 || seg.name != "OBX" {
         return None;
     }
@@ -517,8 +522,8 @@ pub(crate) fn dynamic_type(path: &Path, seg: &hl7::Segment, d: &hl7::Delimiters)
         return None;
     }
     match path.component_number {
-        None => Some(named.to_string()),
-        Some(c) => dict.component(named, c).map(|x| x.data_type.clone()),
+        None => Some(named),
+        Some(c) => dict.component(named, c).map(|x| x.data_type.as_str()),
     }
 }
 
@@ -648,19 +653,19 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
                 );
             }
         }
-        check_type(c, &loc, &label, rep, &data_type, spec.table, require_offset);
+        check_type(c, &loc, &label, rep, data_type, spec.table, require_offset);
     }
 }
 
 /// The standard's data type for a path (of the component, when one is named).
-pub(crate) fn standard_type(path: &Path) -> Option<String> {
+pub(crate) fn standard_type(path: &Path) -> Option<&'static str> {
     let dict = names::dictionary();
     let field = dict.field(&path.segment, path.field_number)?;
     match path.component_number {
-        None => Some(field.data_type.clone()),
+        None => Some(field.data_type.as_str()),
         Some(c) => dict
             .component(&field.data_type, c)
-            .map(|x| x.data_type.clone()),
+            .map(|x| x.data_type.as_str()),
     }
 }
 
