@@ -1036,8 +1036,12 @@ impl<'a> Eval<'a, '_> {
         } else {
             self.d().subcomponent
         };
-        for (i, cdt) in comps.iter().enumerate() {
-            let part = split_at(raw, sep, i + 1);
+        // One pass over the value: a component past its last is empty, and
+        // an empty value has nothing to walk.
+        for (i, (part, cdt)) in raw.split(sep).zip(comps.iter()).enumerate() {
+            if part.is_empty() {
+                continue;
+            }
             let mut p = at.clone();
             if level == 0 {
                 p.component_number = Some(i as u32 + 1);

@@ -144,8 +144,13 @@ impl Validator {
     ) -> Vec<hl7::ParseProblem> {
         let (text, problem) = hl7::decode_bytes(bytes);
         // Checked on every core, a batch at a time, reported in file order.
-        let mut ordered =
-            crate::ordered::Ordered::new(|_, m: &Message| self.validate_message(m), &mut each);
+        // Small batches: the parsed messages stay in the caches.
+        let mut ordered = crate::ordered::Ordered::with_limits(
+            32,
+            1 << 20,
+            |_, m: &Message| self.validate_message(m),
+            &mut each,
+        );
         let mut parsed = hl7::for_each_message(&text, |m| {
             let size = m.text.len();
             ordered.push(m, size);
