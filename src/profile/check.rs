@@ -366,46 +366,18 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
     let p = c.profile;
     let m = c.msg;
     let dict = names::dictionary();
-    // Per segment name, once: the field-level rule of each field number, and
-    // the component- or repetition-level rules under it.
-    struct Rules<'a> {
-        fields: Vec<Option<&'a FieldSpec>>,
-        parts: Vec<Vec<&'a FieldSpec>>,
-        last_required: usize,
-    }
-    let mut by_segment: FxHashMap<SegName, Rules> = FxHashMap::default();
-    for f in &p.fields {
-        let r = by_segment.entry(f.path.segment).or_insert_with(|| Rules {
-            fields: Vec::new(),
-            parts: Vec::new(),
-            last_required: dict
-                .fields_of(&f.path.segment)
-                .iter()
-                .rposition(|d| d.as_ref().is_some_and(|d| d.required))
-                .map_or(0, |i| i + 1),
-        });
-        let n = f.path.field_number;
-        if r.fields.len() < n {
-            r.fields.resize(n, None);
-            r.parts.resize(n, Vec::new());
-        }
-        if f.path.component_number.is_none() && f.path.repetition_number.is_none() {
-            r.fields[n - 1] = Some(f);
-        } else {
-            r.parts[n - 1].push(f);
-        }
-    }
+    let index = p.rule_index.get(&p.fields);
     // The last field the standard requires, per segment the profile does not list.
     let mut last_required: FxHashMap<SegName, usize> = FxHashMap::default();
-    for (index, (seg, place)) in m.segments.iter().zip(places).enumerate() {
+    for (at, (seg, place)) in m.segments.iter().zip(places).enumerate() {
         let unlisted = match place.status {
             Status::Listed(s) if s.usage == Usage::X => continue,
             Status::Listed(s) => s.unlisted_fields,
             Status::Standard => Unlisted::Accept,
             Status::Unknown => continue,
         };
-        let (fields, parts, required_to): (&[Option<&FieldSpec>], &[Vec<&FieldSpec>], usize) =
-            match by_segment.get(&seg.name) {
+        let (fields, parts, required_to): (&[Option<usize>], &[Vec<usize>], usize) =
+            match index.0.get(&seg.name) {
                 Some(r) => (&r.fields, &r.parts, r.last_required),
                 None => {
                     let n = *last_required.entry(seg.name).or_insert_with(|| {
@@ -424,7 +396,11 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 continue;
             }
             let def = standard.get(number - 1).and_then(Option::as_ref);
-            let listed = fields.get(number - 1).copied().flatten();
+            let listed = fields
+                .get(number - 1)
+                .copied()
+                .flatten()
+                .map(|i| &p.fields[i]);
             let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
             let spec = match listed {
                 Some(f) => Spec::listed(f, def),
@@ -440,11 +416,56 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                     }
                 }
             };
-            check_field(c, &spec, place.occurrence, index);
-            for f in parts {
-                check_field(c, &Spec::listed(f, None), place.occurrence, index);
+            check_field(c, &spec, place.occurrence, at);
+            for &f in parts {
+                check_field(c, &Spec::listed(&p.fields[f], None), place.occurrence, at);
             }
         }
+    }
+}
+
+/// Per segment name: the field-level rule of each field number (an index
+/// into the profile's fields), the component- or repetition-level rules
+/// under it, and the last field the standard requires.
+pub(crate) struct FieldRules(FxHashMap<SegName, SegmentRules>);
+
+pub(crate) struct SegmentRules {
+    fields: Vec<Option<usize>>,
+    parts: Vec<Vec<usize>>,
+    last_required: usize,
+}
+
+impl FieldRules {
+    pub(crate) fn of(specs: &[FieldSpec]) -> FieldRules {
+        let dict = names::dictionary();
+        let mut by_segment: FxHashMap<SegName, SegmentRules> = FxHashMap::default();
+        for (i, f) in specs.iter().enumerate() {
+            let r = by_segment
+                .entry(f.path.segment)
+                .or_insert_with(|| SegmentRules {
+                    fields: Vec::new(),
+                    parts: Vec::new(),
+                    last_required: dict
+                        .fields_of(&f.path.segment)
+                        .iter()
+                        .rposition(|d| d.as_ref().is_some_and(|d| d.required))
+                        .map_or(0, |i| i + 1),
+                });
+            let n = f.path.field_number;
+            if n == 0 {
+                continue;
+            }
+            if r.fields.len() < n {
+                r.fields.resize(n, None);
+                r.parts.resize(n, Vec::new());
+            }
+            if f.path.component_number.is_none() && f.path.repetition_number.is_none() {
+                r.fields[n - 1] = Some(i);
+            } else {
+                r.parts[n - 1].push(i);
+            }
+        }
+        FieldRules(by_segment)
     }
 }
 

@@ -128,6 +128,56 @@ pub struct Profile {
     /// imported NIST profile, evaluated on the message's group structure.
     #[serde(skip)]
     pub conformance: Option<std::sync::Arc<crate::conformance::Conformance>>,
+    /// Which field rules apply to each segment, built on the first check
+    /// (not on every message) and rebuilt when `fields` changes.
+    #[serde(skip)]
+    pub(crate) rule_index: RuleIndex,
+}
+
+/// A profile's field rules by segment, kept between checks.
+#[derive(Default)]
+pub(crate) struct RuleIndex(
+    std::sync::RwLock<Option<((usize, usize), std::sync::Arc<check::FieldRules>)>>,
+);
+
+impl RuleIndex {
+    /// The index for `fields`, built when missing or made for other fields.
+    pub(crate) fn get(&self, fields: &[FieldSpec]) -> std::sync::Arc<check::FieldRules> {
+        let key = (fields.as_ptr() as usize, fields.len());
+        if let Ok(guard) = self.0.read()
+            && let Some((k, index)) = guard.as_ref()
+            && *k == key
+        {
+            return index.clone();
+        }
+        let index = std::sync::Arc::new(check::FieldRules::of(fields));
+        if let Ok(mut guard) = self.0.write() {
+            *guard = Some((key, index.clone()));
+        }
+        index
+    }
+}
+
+impl Clone for RuleIndex {
+    /// A copy builds its own (its fields live elsewhere).
+    fn clone(&self) -> RuleIndex {
+        RuleIndex::default()
+    }
+}
+
+impl PartialEq for RuleIndex {
+    /// A cache: it says nothing about the profile.
+    fn eq(&self, _: &RuleIndex) -> bool {
+        true
+    }
+}
+
+impl Eq for RuleIndex {}
+
+impl std::fmt::Debug for RuleIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RuleIndex")
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,6 +239,7 @@ impl Profile {
             context: Vec::new(),
             inline_tables: Tables::default(),
             conformance: None,
+            rule_index: RuleIndex::default(),
         }
     }
 
@@ -384,6 +435,7 @@ impl Profile {
             context,
             inline_tables,
             conformance: None,
+            rule_index: RuleIndex::default(),
         })
     }
 
