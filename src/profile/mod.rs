@@ -134,11 +134,12 @@ pub struct Profile {
     pub(crate) rule_index: RuleIndex,
 }
 
+/// The rules index with the fields it was made for (address, length).
+type Indexed = Option<((usize, usize), std::sync::Arc<check::FieldRules>)>;
+
 /// A profile's field rules by segment, kept between checks.
 #[derive(Default)]
-pub(crate) struct RuleIndex(
-    std::sync::RwLock<Option<((usize, usize), std::sync::Arc<check::FieldRules>)>>,
-);
+pub(crate) struct RuleIndex(std::sync::RwLock<Indexed>);
 
 impl RuleIndex {
     /// The index for `fields`, built when missing or made for other fields.
