@@ -572,6 +572,21 @@ mod tests {
     const MSH: &str = "MSH|^~\\&|A|B|C|D|20240101120000-0500||ORU^R01|1|P|2.5.1\r";
 
     #[test]
+    fn the_kept_rules_index_follows_a_change_of_fields() {
+        let (mut p, t) = profile("[[field]]\npath = \"PID-5\"\nusage = \"R\"\n");
+        let msg = format!("{MSH}PID|1||123\r");
+        assert!(codes(&p, &t, &msg).contains(&("PID-5".into(), 101)));
+        // A rule added after a check is used by the next one.
+        let mut pid19 = p.fields[0].clone();
+        pid19.path = "PID-19".parse().unwrap();
+        p.fields.push(pid19);
+        assert!(codes(&p, &t, &msg).contains(&("PID-19".into(), 101)));
+        // A copy checks the same way.
+        let q = p.clone();
+        assert_eq!(codes(&q, &t, &msg), codes(&p, &t, &msg));
+    }
+
+    #[test]
     fn coded_values_may_carry_only_original_or_alternate_text() {
         let (p, t) = profile("[[field]]\npath = \"OBX-17\"\nusage = \"O\"\ntype = \"CWE\"\n");
         let obx = |v: &str| format!("{MSH}OBX|1|ST|X||y||||||F||||||{v}\r");
