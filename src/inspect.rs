@@ -143,6 +143,23 @@ pub fn escape_problems(msg: &Message) -> Vec<ParseProblem> {
     out
 }
 
+/// A file without messages says why; problems go in file order.
+fn settle_problems(problems: &mut Vec<ParseProblem>, no_message: bool, empty: bool) {
+    if no_message && problems.is_empty() {
+        problems.push(ParseProblem {
+            line: 1,
+            column: 1,
+            severity: Severity::Error,
+            message: if empty {
+                "the file is empty".into()
+            } else {
+                "no HL7 message found: a message starts with MSH".into()
+            },
+        });
+    }
+    problems.sort_by_key(|p| (p.line, p.column));
+}
+
 /// A file read for inspection, whose message views are made one at a
 /// time as they are printed or serialized: a 100,000-message file never
 /// holds all its views in memory at once.
@@ -159,19 +176,7 @@ impl FileReport {
         for m in &parsed.messages {
             problems.extend(escape_problems(m));
         }
-        if parsed.messages.is_empty() && problems.is_empty() {
-            problems.push(ParseProblem {
-                line: 1,
-                column: 1,
-                severity: Severity::Error,
-                message: if bytes.is_empty() {
-                    "the file is empty".into()
-                } else {
-                    "no HL7 message found: a message starts with MSH".into()
-                },
-            });
-        }
-        problems.sort_by_key(|p| (p.line, p.column));
+        settle_problems(&mut problems, parsed.messages.is_empty(), bytes.is_empty());
         FileReport {
             file: file.to_string(),
             messages: parsed.messages,
@@ -278,19 +283,7 @@ pub fn write_file_json(
         problems.insert(0, p);
     }
     problems.extend(escapes);
-    if count == 0 && problems.is_empty() {
-        problems.push(ParseProblem {
-            line: 1,
-            column: 1,
-            severity: Severity::Error,
-            message: if bytes.is_empty() {
-                "the file is empty".into()
-            } else {
-                "no HL7 message found: a message starts with MSH".into()
-            },
-        });
-    }
-    problems.sort_by_key(|p| (p.line, p.column));
+    settle_problems(&mut problems, count == 0, bytes.is_empty());
     write!(out, "],\"problems\":")?;
     serde_json::to_writer(&mut *out, &problems)?;
     write!(out, "}}")?;

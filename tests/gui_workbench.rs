@@ -13,6 +13,17 @@ use baton::replay::Verdict;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{By, Queryable};
 
+/// The bundled workspace, replayed, with scenario `index` selected.
+fn replayed_and_selected(index: usize) -> Harness<'static, App> {
+    let mut h = open("test-scenarios/lab-orders-results");
+    h.step();
+    h.get_by_label("Replay all").click();
+    wait_for_replay(&mut h);
+    h.state_mut().command(Command::SelectScenario(index));
+    h.run_steps(2);
+    h
+}
+
 /// Steps until the debounced re-run has happened.
 fn after_typing(h: &mut Harness<'static, App>) {
     std::thread::sleep(baton::gui::DEBOUNCE + Duration::from_millis(50));
@@ -29,12 +40,7 @@ fn copied(h: &Harness<'static, App>, want: &str) -> bool {
 
 #[test]
 fn three_panes_with_trees_follow_the_selection_and_mark_findings() {
-    let mut h = open("test-scenarios/lab-orders-results");
-    h.step();
-    h.get_by_label("Replay all").click();
-    wait_for_replay(&mut h);
-    h.state_mut().command(Command::SelectScenario(0));
-    h.run_steps(2);
+    let mut h = replayed_and_selected(0);
     h.get_by_label("Messages").click();
     h.run_steps(2);
     h.get_by_label("Source (as the sender sends it)");
@@ -142,12 +148,7 @@ fn a_field_edited_in_place_re_runs_and_saves_as_a_scenario() {
 
 #[test]
 fn the_source_text_is_edited_in_place_and_stop_editing_goes_back() {
-    let mut h = open("test-scenarios/lab-orders-results");
-    h.step();
-    h.get_by_label("Replay all").click();
-    wait_for_replay(&mut h);
-    h.state_mut().command(Command::SelectScenario(0));
-    h.run_steps(2);
+    let mut h = replayed_and_selected(0);
     h.get_by_label("Messages").click();
     h.run_steps(2);
     h.get_by_label("Edit").click();
@@ -237,12 +238,7 @@ fn binary_input_shows_in_hex() {
 
 #[test]
 fn problems_first_rows_by_keyboard_enter_escape_and_search() {
-    let mut h = open("test-scenarios/lab-orders-results");
-    h.step();
-    h.get_by_label("Replay all").click();
-    wait_for_replay(&mut h);
-    h.state_mut().command(Command::SelectScenario(6));
-    h.run_steps(2);
+    let mut h = replayed_and_selected(6);
     // Problem rows come first: the rejected PID-5 tops the table.
     let first = h.state().visible_rows()[0].path.to_string();
     assert_eq!(first, "PID-5");
@@ -306,12 +302,7 @@ fn problems_first_rows_by_keyboard_enter_escape_and_search() {
 
 #[test]
 fn the_receipt_tab_copies_the_ack() {
-    let mut h = open("test-scenarios/lab-orders-results");
-    h.step();
-    h.get_by_label("Replay all").click();
-    wait_for_replay(&mut h);
-    h.state_mut().command(Command::SelectScenario(5));
-    h.run_steps(2);
+    let mut h = replayed_and_selected(5);
     h.get_by_label("Receipt").click();
     h.run_steps(2);
     h.get_by_label("Copy ACK").click();

@@ -312,14 +312,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     }
                 });
                 row.col(|ui| {
-                    style::ack_badge(
-                        ui,
-                        if e.ack_code.is_empty() {
-                            "--"
-                        } else {
-                            &e.ack_code
-                        },
-                    );
+                    style::ack_badge(ui, &e.ack_code);
                 });
                 row.col(|ui| {
                     ui.label(&e.predicted);
@@ -379,23 +372,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         ui.label(message_type(&e.message));
         ui.label(RichText::new(&e.ended_at).weak());
         ui.label("receiver sent");
-        style::ack_badge(
-            ui,
-            if e.ack_code.is_empty() {
-                "--"
-            } else {
-                &e.ack_code
-            },
-        );
+        style::ack_badge(ui, &e.ack_code);
         ui.label("Baton predicts");
-        style::ack_badge(
-            ui,
-            if r.ack_code.is_empty() {
-                "--"
-            } else {
-                &r.ack_code
-            },
-        );
+        style::ack_badge(ui, &r.ack_code);
     });
     ui.label(format!(
         "{} accepted, {} transformed, {} rejected, {} dropped (accepted fields not listed)",

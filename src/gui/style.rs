@@ -115,7 +115,12 @@ pub fn verdict_badge(ui: &mut egui::Ui, v: Option<Verdict>) {
     };
 }
 
+/// The receipt's MSA-1 as a badge; "--" in grey when there is none.
 pub fn ack_badge(ui: &mut egui::Ui, code: &str) {
+    if code.is_empty() {
+        badge(ui, "--", GREY).on_hover_text("no receipt");
+        return;
+    }
     let color = match code {
         "AA" => GREEN,
         "AE" => AMBER,
