@@ -56,6 +56,32 @@ impl FileView {
     }
 }
 
+/// The populated components a field's view lists, with their paths: those
+/// of a composite or repeated value (a plain value lists none).
+fn components_of<'a>(
+    path: &'a Path,
+    raw: &'a str,
+    d: &'a hl7::Delimiters,
+) -> impl Iterator<Item = (Path, &'a str)> + 'a {
+    let repeated = raw.contains(d.repetition);
+    raw.split(d.repetition)
+        .enumerate()
+        .filter(move |(_, rep)| repeated || rep.contains(d.component))
+        .flat_map(move |(ri, rep)| {
+            rep.split(d.component)
+                .enumerate()
+                .filter(|(_, c)| !c.is_empty())
+                .map(move |(ci, comp)| {
+                    let p = Path {
+                        repetition_number: (ri > 0).then_some(ri as u32 + 1),
+                        component_number: Some(ci as u32 + 1),
+                        ..path.clone()
+                    };
+                    (p, comp)
+                })
+        })
+}
+
 /// The populated fields of a message, with components.
 pub fn fields(msg: &Message) -> Vec<FieldView> {
     let d = &msg.delimiters;
@@ -66,28 +92,13 @@ pub fn fields(msg: &Message) -> Vec<FieldView> {
             let mut components = Vec::new();
             let is_delims = f.path.segment == "MSH" && f.path.field_number <= 2;
             if !is_delims {
-                let reps: Vec<&str> = f.raw.split(d.repetition).collect();
-                for (ri, rep) in reps.iter().enumerate() {
-                    let comps: Vec<&str> = rep.split(d.component).collect();
-                    if comps.len() < 2 && reps.len() < 2 {
-                        continue;
-                    }
-                    for (ci, comp) in comps.iter().enumerate() {
-                        if comp.is_empty() {
-                            continue;
-                        }
-                        let p = Path {
-                            repetition_number: (ri > 0).then_some(ri as u32 + 1),
-                            component_number: Some(ci as u32 + 1),
-                            ..f.path.clone()
-                        };
-                        components.push(ComponentView {
-                            name: dict.path_name(&p),
-                            raw: comp.to_string(),
-                            value: escape::unescape(comp, d).into_owned(),
-                            path: p,
-                        });
-                    }
+                for (p, comp) in components_of(&f.path, f.raw, d) {
+                    components.push(ComponentView {
+                        name: dict.path_name(&p),
+                        raw: comp.to_string(),
+                        value: escape::unescape(comp, d).into_owned(),
+                        path: p,
+                    });
                 }
             }
             FieldView {
@@ -369,15 +380,6 @@ impl std::fmt::Display for PathName<'_> {
 
 struct JsonField<'a>(&'a hl7::FieldRef<'a>, &'a Message);
 
-/// Whether a field's view lists components: a repeated or composite value
-/// with at least one populated component (as [`fields`] builds them).
-fn lists_components(raw: &str, d: &hl7::Delimiters) -> bool {
-    let repeated = raw.contains(d.repetition);
-    raw.split(d.repetition).any(|rep| {
-        (repeated || rep.contains(d.component)) && rep.split(d.component).any(|c| !c.is_empty())
-    })
-}
-
 impl Serialize for JsonField<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -389,7 +391,7 @@ impl Serialize for JsonField<'_> {
         } else {
             escape::unescape(f.raw, d)
         };
-        let components = !is_delims && lists_components(f.raw, d);
+        let components = !is_delims && components_of(&f.path, f.raw, d).next().is_some();
         let mut st = s.serialize_struct("FieldView", 6)?;
         st.serialize_field("path", &f.path)?;
         st.serialize_field("name", &format_args!("{}", PathName(&f.path)))?;
@@ -422,23 +424,9 @@ impl Serialize for JsonComponents<'_> {
             }
         }
         let (f, d) = (self.0, self.1);
-        let repeated = f.raw.contains(d.repetition);
         let mut seq = s.serialize_seq(None)?;
-        for (ri, rep) in f.raw.split(d.repetition).enumerate() {
-            if !repeated && !rep.contains(d.component) {
-                continue;
-            }
-            for (ci, comp) in rep.split(d.component).enumerate() {
-                if comp.is_empty() {
-                    continue;
-                }
-                let p = Path {
-                    repetition_number: (ri > 0).then_some(ri as u32 + 1),
-                    component_number: Some(ci as u32 + 1),
-                    ..f.path.clone()
-                };
-                seq.serialize_element(&One(p, comp, d))?;
-            }
+        for (p, comp) in components_of(&f.path, f.raw, d) {
+            seq.serialize_element(&One(p, comp, d))?;
         }
         seq.end()
     }
