@@ -394,3 +394,23 @@ fn a_message_too_big_to_edit_is_replayed_but_not_edited() {
     assert!(r.replay.fields.len() > 1000);
     h.get_by_label_contains("messages up to 1024 KB are edited in place");
 }
+
+#[test]
+fn each_tree_shows_its_sides_profile_where_it_lists_the_field() {
+    // Patient name longer than LabCore allows: CareEHR allows 100, LabCore 48.
+    let mut h = replayed_and_selected(6);
+    h.get_by_label("Messages").click();
+    h.run_steps(2);
+    h.state_mut()
+        .command(Command::SelectField(Some("PID-5".parse().expect("path"))));
+    h.run_steps(3);
+    // The source tree reads CareEHR's profile, the mapped tree LabCore's.
+    assert!(
+        h.query_all_by_label_contains("/100").count() >= 1,
+        "sender's 100"
+    );
+    assert!(
+        h.query_all_by_label_contains("/48").count() >= 1,
+        "receiver's 48"
+    );
+}

@@ -303,6 +303,18 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
     if source_unreadable {
         unreadable_note(app, ui);
     }
+    // Each tree shows its side's profile where it lists a field: the
+    // sender's for the source, the receiver's for mapped and expected.
+    let ws = app.workspace.clone();
+    let handoff_id = app.handoff_of(sel.index);
+    let handoff = ws
+        .as_deref()
+        .zip(handoff_id.as_deref())
+        .and_then(|(w, id)| w.handoff(id));
+    let profiles: [Option<&crate::profile::Profile>; 3] = match handoff {
+        Some(h) => [Some(&h.sender), Some(&h.receiver), Some(&h.receiver)],
+        None => [None; 3],
+    };
     let view = &mut app.messages;
     let mut editor_text = app
         .editor
@@ -348,7 +360,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             if pane == SOURCE && (view.hex || (source_unreadable && !editing)) {
                 let text = source_text.clone().unwrap_or_else(|| m.map(|m| m.text.clone()).unwrap_or_default());
                 raw::hex_view(ui, text.as_bytes(), "hex_source", raw_h);
-                pane_tree(ui, pane, m, view, &selected, reveal, &marks, tree_h, &mut clicked, &mut edit_field);
+                pane_tree(ui, pane, m, view, &selected, reveal, &marks, tree_h, profiles[pane], &mut clicked, &mut edit_field);
                 continue;
             }
             let out = area.show(ui, |ui| {
@@ -392,7 +404,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                     clicked = Some(Some(p));
                 }
             }
-            pane_tree(ui, pane, m, view, if pane == SOURCE { &selected } else { &landed }, reveal, &marks, tree_h, &mut clicked, &mut edit_field);
+            pane_tree(ui, pane, m, view, if pane == SOURCE { &selected } else { &landed }, reveal, &marks, tree_h, profiles[pane], &mut clicked, &mut edit_field);
         }
     });
     // Follow a pane the user scrolled with the other two, segment by segment.
@@ -441,6 +453,7 @@ fn pane_tree(
     reveal: bool,
     marks: &[Marks; 3],
     height: f32,
+    profile: Option<&crate::profile::Profile>,
     clicked: &mut Option<Option<Path>>,
     edit: &mut Option<Path>,
 ) {
@@ -456,6 +469,7 @@ fn pane_tree(
         &marks[pane],
         pane == SOURCE,
         height,
+        profile,
     );
     if let Some(p) = out.clicked {
         *clicked = Some(Some(p));

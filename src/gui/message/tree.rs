@@ -101,24 +101,33 @@ fn mark_color(ui: &egui::Ui, mark: Option<Mark>) -> egui::Color32 {
 
 /// The definition line: type, length used / maximum, table.
 fn definition(def: Option<&names::ElementDef>, len: usize) -> (String, String, String, bool) {
-    match def {
-        Some(d) => {
-            let over = d.max_length.is_some_and(|m| len > m);
-            (
-                d.data_type.clone(),
-                match d.max_length {
-                    Some(m) => format!("{len}/{m}"),
-                    None => len.to_string(),
-                },
-                d.table
-                    .as_deref()
-                    .map(|t| t.trim_start_matches("HL7").to_string())
-                    .unwrap_or_default(),
-                over,
-            )
-        }
-        None => (String::new(), len.to_string(), String::new(), false),
-    }
+    definition_with(def, None, len)
+}
+
+/// The definition line, the side's profile first where it lists the field
+/// (its type, length and table), the standard's otherwise.
+fn definition_with(
+    def: Option<&names::ElementDef>,
+    spec: Option<&crate::profile::FieldSpec>,
+    len: usize,
+) -> (String, String, String, bool) {
+    let ty = spec
+        .and_then(|s| s.data_type.clone())
+        .or_else(|| def.map(|d| d.data_type.clone()))
+        .unwrap_or_default();
+    let max = spec
+        .and_then(|s| s.max_length)
+        .or_else(|| def.and_then(|d| d.max_length));
+    let table = spec
+        .and_then(|s| s.table.clone())
+        .or_else(|| def.and_then(|d| d.table.clone()))
+        .map(|t| t.trim_start_matches("HL7").to_string())
+        .unwrap_or_default();
+    let shown = match max {
+        Some(m) => format!("{len}/{m}"),
+        None => len.to_string(),
+    };
+    (ty, shown, table, max.is_some_and(|m| len > m))
 }
 
 /// Draws the tree; `editable` offers "Edit value…" on fields.
@@ -133,6 +142,7 @@ pub fn show(
     marks: &Marks,
     editable: bool,
     height: f32,
+    profile: Option<&crate::profile::Profile>,
 ) -> TreeOut {
     let mut out = TreeOut::default();
     let sel_si = selected
@@ -168,7 +178,7 @@ pub fn show(
                 egui::vec2(ui.available_width().max(200.0), row_h),
                 Sense::click(),
             );
-            let line = Line::of(m, *row, dict);
+            let line = Line::of(m, *row, dict, profile);
             let is_sel = match (*row, selected) {
                 (Row::Field(..), Some(p)) => p.same_field(&line.path),
                 _ => false,
@@ -271,7 +281,12 @@ struct Line {
 }
 
 impl Line {
-    fn of(m: &Message, row: Row, dict: &names::Dictionary) -> Line {
+    fn of(
+        m: &Message,
+        row: Row,
+        dict: &names::Dictionary,
+        profile: Option<&crate::profile::Profile>,
+    ) -> Line {
         match row {
             Row::Segment(si, n) => {
                 let s = &m.segments[si];
@@ -302,14 +317,25 @@ impl Line {
                 let path = Path::field_of(s.name, n, fi);
                 let value = hl7::unescape(&f.raw, &m.delimiters).into_owned();
                 let def = dict.field(&s.name, fi);
-                let (ty, len, table, over) = definition(def, value.chars().count());
+                let spec = profile.and_then(|p| p.field(&s.name, fi));
+                let (ty, len, table, over) = definition_with(def, spec, value.chars().count());
                 let name = names::name_of(&path).into_owned();
                 let mut tip = format!("{} {name}", path.display_canonical());
-                if let Some(d) = def {
-                    tip.push_str(&format!("\ntype {}, length {len}", d.data_type));
-                    if let Some(t) = &d.table {
-                        tip.push_str(&format!(", table {t}"));
+                if !ty.is_empty() {
+                    tip.push_str(&format!("\ntype {ty}, length {len}"));
+                    if !table.is_empty() {
+                        tip.push_str(&format!(", table {table}"));
                     }
+                    tip.push_str(match (spec, profile) {
+                        (Some(_), Some(p)) => {
+                            if p.side == crate::finding::Side::Sender {
+                                " (the sender's profile)"
+                            } else {
+                                " (the receiver's profile)"
+                            }
+                        }
+                        _ => " (the HL7 standard)",
+                    });
                 }
                 if value != *f.raw {
                     tip.push_str(&format!("\nraw: {}", f.raw));
