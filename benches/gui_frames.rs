@@ -166,17 +166,13 @@ fn bench(c: &mut Criterion) {
         let h = ws.handoff("results").expect("results handoff");
         let replay = baton::replay::replay_text(h, &ws.tables, &text);
         app.open_scratch(
-            baton::replay::ScenarioResult {
-                scenario: "big".into(),
-                name: "5,000 OBX".into(),
-                kind: baton::scenario::Kind::Edge,
-                handoff: "results".into(),
-                verdict: baton::replay::Verdict::Met,
-                checks: Vec::new(),
+            baton::replay::ScenarioResult::unscripted(
+                "big",
+                "5,000 OBX",
+                baton::scenario::Kind::Edge,
+                "results",
                 replay,
-                expected_text: None,
-                expected_only: Vec::new(),
-            },
+            ),
             "bench",
         );
         app.tab = Tab::Messages;

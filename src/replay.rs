@@ -268,6 +268,30 @@ pub struct ScenarioResult {
     pub expected_only: Vec<ExpectedOnly>,
 }
 
+impl ScenarioResult {
+    /// A message replayed outside any scenario (a log's example, a paste):
+    /// no expectations, so nothing is unmet.
+    pub fn unscripted(
+        scenario: &str,
+        name: &str,
+        kind: crate::scenario::Kind,
+        handoff: &str,
+        replay: MessageReplay,
+    ) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.to_string(),
+            name: name.to_string(),
+            kind,
+            handoff: handoff.to_string(),
+            verdict: Verdict::Met,
+            checks: Vec::new(),
+            replay,
+            expected_text: None,
+            expected_only: Vec::new(),
+        }
+    }
+}
+
 /// Replays one scenario of a workspace.
 pub fn replay_scenario(ws: &Workspace, scenario: &Scenario) -> ScenarioResult {
     let Some(handoff) = ws.handoff(&scenario.handoff) else {

@@ -150,17 +150,13 @@ pub fn open_pasted(app: &mut App, text: &str) {
         if let Some(h) = ws.handoff(&handoff) {
             let replay = replay::replay_text(h, &ws.tables, text);
             app.open_scratch(
-                ScenarioResult {
-                    scenario: "pasted".into(),
-                    name: "Pasted message".into(),
-                    kind: Kind::Edge,
-                    handoff: handoff.clone(),
-                    verdict: replay::Verdict::Met,
-                    checks: Vec::new(),
+                ScenarioResult::unscripted(
+                    "pasted",
+                    "Pasted message",
+                    Kind::Edge,
+                    &handoff,
                     replay,
-                    expected_text: None,
-                    expected_only: Vec::new(),
-                },
+                ),
                 &format!("A message pasted from the clipboard. {why}."),
             );
             app.tab = Tab::Fields;

@@ -248,17 +248,13 @@ fn open_example(app: &mut App, number: usize, text: &str) {
     };
     let Some(h) = ws.handoff(&id) else { return };
     let replay = crate::replay::replay_text(h, &ws.tables, text);
-    let result = crate::replay::ScenarioResult {
-        scenario: format!("log message {number}"),
-        name: format!("Message {number} of the log"),
-        kind: crate::scenario::Kind::Error,
-        handoff: id,
-        verdict: crate::replay::Verdict::Met,
-        checks: Vec::new(),
+    let result = crate::replay::ScenarioResult::unscripted(
+        &format!("log message {number}"),
+        &format!("Message {number} of the log"),
+        crate::scenario::Kind::Error,
+        &id,
         replay,
-        expected_text: None,
-        expected_only: Vec::new(),
-    };
+    );
     app.open_scratch(
         result,
         "Not a scenario of the workspace: a message opened from a log, replayed through the handoff (no expectations).",

@@ -172,77 +172,42 @@ fn follow(from: &raw::SegmentIndex, offset: f32, to: &raw::SegmentIndex) -> Opti
     })
 }
 
-pub fn ui(app: &mut App, ui: &mut egui::Ui) {
-    editor::bar(app, ui);
-    let Some(sel) = &app.selected else { return };
-    // With the mask on, the messages are shown with patient fields masked
-    // where they stand (re-read, so clicks and highlights still work).
-    let generation = app.messages.generation;
-    let masked = match (app.mask_screen, app.masker()) {
-        (true, Some(mk)) => match &app.messages.masked {
-            Some((g, m)) if *g == generation => Some(m.clone()),
-            _ => {
-                let mask = |m: &Option<Message>| {
-                    m.as_ref().map(|m| {
-                        crate::hl7::parse_one(&mk.mask_message(m).encode())
-                            .unwrap_or_else(|_| mk.mask_message(m))
-                    })
-                };
-                let m = std::sync::Arc::new([
-                    mask(&sel.source),
-                    mask(&sel.mapped),
-                    mask(&sel.expected),
-                ]);
-                app.messages.masked = Some((generation, m.clone()));
-                Some(m)
-            }
-        },
-        _ => None,
-    };
-    if masked.is_some() {
-        ui.label(
-            RichText::new(
-                "Patient data masked (names, identifiers, addresses, phones; dates to the year).",
-            )
-            .italics()
-            .weak(),
-        );
+/// With the mask on, the messages with patient fields masked where they
+/// stand (re-read, so clicks and highlights still work), kept until the
+/// messages change.
+fn masked_messages(
+    view: &mut ViewState,
+    sel: &super::Selected,
+    masker: Option<&crate::report::Masker>,
+) -> Option<std::sync::Arc<[Option<Message>; 3]>> {
+    let mk = masker?;
+    if let Some((g, m)) = &view.masked
+        && *g == view.generation
+    {
+        return Some(m.clone());
     }
-    let msgs: [Option<&Message>; 3] = match masked.as_deref() {
-        Some([s, m, e]) => [s.as_ref(), m.as_ref(), e.as_ref()],
-        None => [
-            sel.source.as_ref(),
-            sel.mapped.as_ref(),
-            sel.expected.as_ref(),
-        ],
+    let mask = |m: &Option<Message>| {
+        m.as_ref().map(|m| {
+            crate::hl7::parse_one(&mk.mask_message(m).encode())
+                .unwrap_or_else(|_| mk.mask_message(m))
+        })
     };
-    let replayed = app.result(sel.index).is_some();
-    let has_expected = app
-        .result(sel.index)
-        .is_some_and(|r| r.expected_text.is_some());
-    let selected = app.selected_field.clone();
-    // The mapped and expected panes show where the selected value landed.
-    let landed = selected.as_ref().map(|p| {
-        sel.rows
-            .iter()
-            .find(|r| r.path.same_field(p))
-            .and_then(|r| r.target.clone())
-            .unwrap_or_else(|| p.clone())
-    });
-    let is_masked = masked.is_some();
-    let marks = match &app.messages.marks {
-        Some((g, m, x)) if *g == generation && *m == is_masked => x.clone(),
-        _ => {
-            let x = std::sync::Arc::new(marks(app, msgs));
-            app.messages.marks = Some((generation, is_masked, x.clone()));
-            x
-        }
-    };
-    let mut clicked: Option<Option<Path>> = None;
-    let mut edit_field = None;
-    let mut start_edit = false;
+    let m = std::sync::Arc::new([mask(&sel.source), mask(&sel.mapped), mask(&sel.expected)]);
+    view.masked = Some((view.generation, m.clone()));
+    Some(m)
+}
+
+/// The line above the panes: the selection, the view's switches and what
+/// the marks mean. Returns a selection change (Clear).
+fn toolbar(
+    ui: &mut egui::Ui,
+    selected: Option<&Path>,
+    wrap: &mut bool,
+    sync: &mut bool,
+) -> Option<Option<Path>> {
+    let mut clicked = None;
     ui.horizontal_wrapped(|ui| {
-        match &selected {
+        match selected {
             Some(p) => {
                 ui.label("Selected:");
                 ui.monospace(p.display_canonical());
@@ -265,9 +230,9 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             }
         }
         ui.separator();
-        ui.checkbox(&mut app.wrap_lines, "Wrap long segments")
+        ui.checkbox(wrap, "Wrap long segments")
             .on_hover_text("Off: one line per segment, with a horizontal scroll bar");
-        ui.checkbox(&mut app.messages.sync, "Scroll together")
+        ui.checkbox(sync, "Scroll together")
             .on_hover_text("Scrolling one message scrolls the others to the same segment");
         ui.separator();
         for (mark, label) in [
@@ -280,6 +245,94 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 .on_hover_text("how the raw text marks a field; hover a field for what was found");
         }
     });
+    clicked
+}
+
+/// A pane the user scrolled: the other two follow it, segment by segment.
+fn follow_scroll(
+    view: &mut ViewState,
+    offsets: &mut [f32; 3],
+    pending: &[Option<f32>; 3],
+    segs: &[Option<std::sync::Arc<raw::SegmentIndex>>; 3],
+    ctx: &egui::Context,
+) {
+    if view.settle > 0 {
+        view.settle -= 1;
+    } else if view.sync
+        && let Some(from) = (0..3).find(|&i| {
+            (offsets[i] - view.offsets[i]).abs() > 0.5 && pending[i].is_none() && segs[i].is_some()
+        })
+        && let Some(fs) = segs[from].clone()
+    {
+        for to in (0..3).filter(|&t| t != from) {
+            if let Some(ts) = &segs[to]
+                && let Some(y) = follow(&fs, offsets[from], ts)
+            {
+                view.pending[to] = Some(y);
+                offsets[to] = y;
+            }
+        }
+        ctx.request_repaint();
+    }
+    view.offsets = *offsets;
+}
+
+pub fn ui(app: &mut App, ui: &mut egui::Ui) {
+    editor::bar(app, ui);
+    let Some(sel) = &app.selected else { return };
+    // With the mask on, the messages are shown with patient fields masked
+    // where they stand (re-read, so clicks and highlights still work).
+    let generation = app.messages.generation;
+    let masker = app.masker.as_ref().filter(|_| app.mask_screen);
+    let masked = masked_messages(&mut app.messages, sel, masker);
+    if masked.is_some() {
+        ui.label(
+            RichText::new(
+                "Patient data masked (names, identifiers, addresses, phones; dates to the year).",
+            )
+            .italics()
+            .weak(),
+        );
+    }
+    let msgs: [Option<&Message>; 3] = match masked.as_deref() {
+        Some([s, m, e]) => [s.as_ref(), m.as_ref(), e.as_ref()],
+        None => [
+            sel.source.as_ref(),
+            sel.mapped.as_ref(),
+            sel.expected.as_ref(),
+        ],
+    };
+    // Shared, not copied: a message may be megabytes.
+    let result = app.result_shared(sel.index);
+    let replayed = result.is_some();
+    let has_expected = result.as_ref().is_some_and(|r| r.expected_text.is_some());
+    let source_text: Option<&str> = result.as_deref().map(|r| r.replay.source_text.as_str());
+    let selected = app.selected_field.clone();
+    // The mapped and expected panes show where the selected value landed.
+    let landed = selected.as_ref().map(|p| {
+        sel.rows
+            .iter()
+            .find(|r| r.path.same_field(p))
+            .and_then(|r| r.target.clone())
+            .unwrap_or_else(|| p.clone())
+    });
+    let is_masked = masked.is_some();
+    let marks = match &app.messages.marks {
+        Some((g, m, x)) if *g == generation && *m == is_masked => x.clone(),
+        _ => {
+            let x = std::sync::Arc::new(marks(app, msgs));
+            app.messages.marks = Some((generation, is_masked, x.clone()));
+            x
+        }
+    };
+    let mut clicked = toolbar(
+        ui,
+        selected.as_ref(),
+        &mut app.wrap_lines,
+        &mut app.messages.sync,
+    );
+    let mut edit_field = None;
+    let mut start_edit = false;
     let wrap = app.wrap_lines;
     let reveal = std::mem::take(&mut app.messages.reveal);
     if reveal {
@@ -299,7 +352,6 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
         "Mapped (as the receiver gets it)",
         "Expected (the scenario's)",
     ];
-    let source_text = app.result(sel.index).map(|r| r.replay.source_text.clone());
     if source_unreadable {
         unreadable_note(app, ui);
     }
@@ -333,7 +385,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             ui.horizontal(|ui| {
                 ui.strong(titles[pane]);
                 if pane == SOURCE && !editing {
-                    let big = source_text.as_ref().and_then(|t| editor::too_big(t.len()));
+                    let big = source_text.and_then(|t| editor::too_big(t.len()));
                     if ui
                         .add_enabled(big.is_none(), egui::Button::new("Edit").small())
                         .on_hover_text("Edit the message in place: it is replayed as you type, and can be saved as a scenario")
@@ -358,7 +410,7 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
                 area = area.vertical_scroll_offset(y);
             }
             if pane == SOURCE && (view.hex || (source_unreadable && !editing)) {
-                let text = source_text.clone().unwrap_or_else(|| m.map(|m| m.text.clone()).unwrap_or_default());
+                let text = source_text.or(m.map(|m| m.text.as_str())).unwrap_or("");
                 raw::hex_view(ui, text.as_bytes(), "hex_source", raw_h);
                 pane_tree(ui, pane, m, view, &selected, reveal, &marks, tree_h, profiles[pane], &mut clicked, &mut edit_field);
                 continue;
@@ -407,27 +459,8 @@ pub fn ui(app: &mut App, ui: &mut egui::Ui) {
             pane_tree(ui, pane, m, view, if pane == SOURCE { &selected } else { &landed }, reveal, &marks, tree_h, profiles[pane], &mut clicked, &mut edit_field);
         }
     });
-    // Follow a pane the user scrolled with the other two, segment by segment.
     let view = &mut app.messages;
-    if view.settle > 0 {
-        view.settle -= 1;
-    } else if view.sync
-        && let Some(from) = (0..3).find(|&i| {
-            (offsets[i] - view.offsets[i]).abs() > 0.5 && pending[i].is_none() && segs[i].is_some()
-        })
-        && let Some(fs) = segs[from].clone()
-    {
-        for to in (0..3).filter(|&t| t != from) {
-            if let Some(ts) = &segs[to]
-                && let Some(y) = follow(&fs, offsets[from], ts)
-            {
-                view.pending[to] = Some(y);
-                offsets[to] = y;
-            }
-        }
-        ui.ctx().request_repaint();
-    }
-    view.offsets = offsets;
+    follow_scroll(view, &mut offsets, &pending, &segs, ui.ctx());
     if (text_height - view.text_height).abs() > 1.0 {
         view.text_height = text_height;
         ui.ctx().request_repaint();
