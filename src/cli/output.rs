@@ -70,8 +70,9 @@ impl Write for Background {
         Ok(data.len())
     }
 
+    /// Hands what is buffered to the writing thread (`finish` waits for it).
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.send()
     }
 }
 
