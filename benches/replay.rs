@@ -40,6 +40,42 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Each phase of one replay, to see where its time goes.
+    let msg = hl7::parse_one(&text).expect("bench message");
+    let sender = baton::profile::check(&handoff.sender, &ws.tables, &msg);
+    let mapped = baton::mapping::apply(&handoff.rules, &ws.tables, &msg);
+    let receiver = baton::profile::check(&handoff.receiver, &ws.tables, &mapped.message);
+    let mut g = c.benchmark_group("oru_2kb_phases");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("sender_check", |b| {
+        b.iter(|| baton::profile::check(&handoff.sender, &ws.tables, black_box(&msg)))
+    });
+    g.bench_function("mapping", |b| {
+        b.iter(|| baton::mapping::apply(&handoff.rules, &ws.tables, black_box(&msg)))
+    });
+    g.bench_function("receiver_check", |b| {
+        b.iter(|| baton::profile::check(&handoff.receiver, &ws.tables, black_box(&mapped.message)))
+    });
+    g.bench_function("account", |b| {
+        b.iter(|| baton::account::account(black_box(&msg), &mapped, &sender, &receiver))
+    });
+    g.bench_function("ack", |b| {
+        b.iter(|| {
+            baton::ack::build(
+                black_box(&mapped.message),
+                &handoff.receiver,
+                &receiver.findings,
+            )
+        })
+    });
+    g.bench_function("encode_mapped", |b| {
+        b.iter(|| black_box(&mapped.message).encode_wire())
+    });
+    g.bench_function("replay_parsed", |b| {
+        b.iter(|| replay::replay_message(handoff, &ws.tables, black_box(msg.clone())))
+    });
+    g.finish();
+
     let batch: Vec<String> = (0..10_000)
         .map(|i| text.replacen("LAB778812", &format!("LAB{i:07}"), 1))
         .collect();

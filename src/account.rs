@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::finding::{Finding, Severity};
@@ -31,11 +31,12 @@ impl Places {
         Places(m.positions())
     }
 
-    /// The raw field at a field key, shared; `None` when absent or empty.
-    fn field(&self, m: &Message, k: FieldKey) -> Option<Arc<str>> {
+    /// The raw field at a field key, shared, with its segment's index;
+    /// `None` when absent or empty.
+    fn field(&self, m: &Message, k: FieldKey) -> Option<(usize, Arc<str>)> {
         let i = *self.0.get(&(k.0, k.1))?;
         let f = m.segments[i].fields.get(k.2.checked_sub(1)?)?;
-        (!f.raw.is_empty()).then(|| f.raw.clone())
+        (!f.raw.is_empty()).then(|| (i, f.raw.clone()))
     }
 }
 
@@ -128,11 +129,85 @@ fn worst_error(findings: &[Finding]) -> Option<&Finding> {
 struct Fate {
     /// Field-level destinations in the mapped message.
     dest: Option<Path>,
+    /// The index of the destination's segment in the mapped message.
+    at: Option<usize>,
     mapped: Option<Arc<str>>,
 }
 
+/// Effect indexes by segment (its index in the message) and field number.
+struct EffectIndex(Vec<SmallVec<[(usize, usize); 1]>>);
+
+impl EffectIndex {
+    fn new(segments: usize) -> EffectIndex {
+        EffectIndex(vec![SmallVec::new(); segments])
+    }
+
+    /// Records that effect `i` touches a field, once per field.
+    fn add(&mut self, segment: usize, field: usize, i: usize) {
+        let l = &mut self.0[segment];
+        if !l.contains(&(field, i)) {
+            l.push((field, i));
+        }
+    }
+
+    /// The effects on a field, in effect order.
+    fn get(&self, segment: usize, field: usize) -> SmallVec<[usize; 2]> {
+        match self.0.get(segment) {
+            Some(l) if !l.is_empty() => l
+                .iter()
+                .filter(|(f, _)| *f == field)
+                .map(|(_, i)| *i)
+                .collect(),
+            _ => SmallVec::new(),
+        }
+    }
+}
+
+/// Fields of the mapped message, by segment index and field number, that a
+/// source row reports as where its value went.
+struct Claimed {
+    /// Where each segment's fields start in `bits`.
+    start: Vec<usize>,
+    bits: Vec<bool>,
+}
+
+impl Claimed {
+    fn new(m: &Message) -> Claimed {
+        let mut start = Vec::with_capacity(m.segments.len());
+        let mut n = 0;
+        for s in &m.segments {
+            start.push(n);
+            n += s.fields.len();
+        }
+        Claimed {
+            start,
+            bits: vec![false; n],
+        }
+    }
+
+    fn slot(&self, segment: usize, field: usize) -> Option<usize> {
+        let at = self.start.get(segment)? + field.checked_sub(1)?;
+        let end = self
+            .start
+            .get(segment + 1)
+            .copied()
+            .unwrap_or(self.bits.len());
+        (at < end).then_some(at)
+    }
+
+    fn set(&mut self, segment: usize, field: usize) {
+        if let Some(i) = self.slot(segment, field) {
+            self.bits[i] = true;
+        }
+    }
+
+    fn get(&self, segment: usize, field: usize) -> bool {
+        self.slot(segment, field).is_some_and(|i| self.bits[i])
+    }
+}
+
 /// The account. See the module comment.
-pub(crate) fn account(
+pub fn account(
     source: &Message,
     mapped: &mapping::Mapped,
     sender: &CheckResult,
@@ -155,6 +230,7 @@ pub(crate) fn account(
         target_places: Places::of(target),
         source_to_target,
         target_occurrence,
+        target_names: target.segments.iter().map(|s| s.name).collect(),
         origin: &mapped.origin,
     };
     let mut source_findings = Findings::default();
@@ -168,47 +244,52 @@ pub(crate) fn account(
         .map(|i| (field_key(&i.path), i.reason.as_str()))
         .collect();
 
-    // Effects by the fields they read and by the field they write.
-    let mut by_source: FxHashMap<FieldKey, SmallVec<[usize; 2]>> = FxHashMap::default();
-    let mut by_target: FxHashMap<FieldKey, SmallVec<[usize; 2]>> = FxHashMap::default();
+    // Effects by the fields they read and by the field they write, per
+    // segment of the message they are about: most segments have none, and
+    // those rows cost no lookup.
+    let source_places = source.positions();
+    let mut by_source = EffectIndex::new(source.segments.len());
+    let mut by_target = EffectIndex::new(target.segments.len());
     for (i, e) in mapped.effects.iter().enumerate() {
-        for k in e.sources.iter().map(field_key) {
-            let l = by_source.entry(k).or_default();
-            if l.last() != Some(&i) {
-                l.push(i);
+        for p in &e.sources {
+            if let Some(&si) = source_places.get(&(p.segment, p.segment_number.unwrap_or(1))) {
+                by_source.add(si, p.field_number, i);
             }
         }
-        by_target.entry(field_key(&e.target)).or_default().push(i);
+        // A removal's target is the source field it removed: looked up only
+        // where the mapped message has the same segment occurrence.
+        let t = &e.target;
+        if let Some(&ti) = view
+            .target_places
+            .0
+            .get(&(t.segment, t.segment_number.unwrap_or(1)))
+        {
+            by_target.add(ti, t.field_number, i);
+        }
     }
-    let effects_of = |k: FieldKey, map: &FxHashMap<FieldKey, SmallVec<[usize; 2]>>| {
-        map.get(&k).map(|l| l.to_vec()).unwrap_or_default()
-    };
 
     let source_fields = source.populated_fields();
-    let mut rows = Vec::with_capacity(source_fields.len() + 8);
+    let mut out = Vec::with_capacity(source_fields.len() + 8);
     // Mapped fields that a source row reports as where its value went.
-    let mut claimed: FxHashSet<FieldKey> = FxHashSet::default();
+    let mut claimed = Claimed::new(target);
     for sf in &source_fields {
-        let k = field_key(&sf.path);
-        let read = effects_of(k, &by_source);
+        let read = by_source.get(sf.segment_index, sf.path.field_number);
         let fate = fate_of(&view, sf, mapped, &read, &by_target);
-        if let Some(d) = &fate.dest {
-            claimed.insert(field_key(d));
+        if let Some(ti) = fate.at {
+            claimed.set(ti, fate.dest.as_ref().map_or(0, |d| d.field_number));
         }
-        rows.push((sf, read, fate));
-    }
-    let mut out = Vec::with_capacity(rows.len() + 8);
-    for (sf, read, fate) in rows {
         let path = sf.path.clone();
         let k = field_key(&path);
         let mut findings = Vec::new();
         source_findings.take(k, &mut findings);
-        let mut effect_ids: Vec<usize> = read;
+        let mut effect_ids: Vec<usize> = read.to_vec();
         if let Some(d) = &fate.dest {
             target_findings.take(field_key(d), &mut findings);
-            for i in effects_of(field_key(d), &by_target) {
-                if !effect_ids.contains(&i) {
-                    effect_ids.push(i);
+            if let Some(ti) = fate.at {
+                for i in by_target.get(ti, d.field_number) {
+                    if !effect_ids.contains(&i) {
+                        effect_ids.push(i);
+                    }
                 }
             }
         }
@@ -242,18 +323,20 @@ pub(crate) fn account(
 
     // Fields a rule filled that were empty in the source: a row each.
     for mf in target.populated_fields() {
-        let k = field_key(&mf.path);
-        if claimed.contains(&k) || view.held_in_source(k) {
+        let (ti, n) = (mf.segment_index, mf.path.field_number);
+        if claimed.get(ti, n) || view.held_in_source_at(ti, n) {
             continue;
         }
-        let effects: Vec<Effect> = effects_of(k, &by_target)
+        let k = field_key(&mf.path);
+        let effects: Vec<Effect> = by_target
+            .get(ti, n)
             .into_iter()
             .map(|i| mapped.effects[i].clone())
             .collect();
         let mut findings = Vec::new();
         // The sender's findings on the same (empty) source field belong here
         // too: a rule filled what the sender left out.
-        if !view.source_moved(k) {
+        if !view.source_moved_at(ti, k.1) {
             source_findings.take(k, &mut findings);
         }
         target_findings.take(k, &mut findings);
@@ -333,7 +416,7 @@ fn fate_of(
     sf: &crate::hl7::FieldRef,
     mapped: &mapping::Mapped,
     read: &[usize],
-    by_target: &FxHashMap<FieldKey, SmallVec<[usize; 2]>>,
+    by_target: &EffectIndex,
 ) -> Fate {
     let target = &mapped.message;
     let n = sf.path.field_number;
@@ -347,6 +430,7 @@ fn fate_of(
                 view.target_occurrence[ti] as usize,
                 n,
             )),
+            at: Some(ti),
             mapped: Some(f.raw.clone()),
         };
     }
@@ -360,9 +444,10 @@ fn fate_of(
         if view.held_in_source(t) {
             continue;
         }
-        if let Some(v) = view.target_places.field(target, t) {
+        if let Some((ti, v)) = view.target_places.field(target, t) {
             return Fate {
                 dest: Some(e.target.to_field()),
+                at: Some(ti),
                 mapped: Some(v),
             };
         }
@@ -371,24 +456,24 @@ fn fate_of(
     // a segment the rules rebuilt): the value there is this field's fate.
     // Not when another source field's value was carried there.
     let k = field_key(&sf.path);
-    let carried_from_elsewhere = by_target.get(&k).is_some_and(|list| {
-        list.iter().any(|&i| {
+    if let Some(&ti) = view.target_places.0.get(&(k.0, k.1))
+        && view.origin.get(ti).is_some_and(Option::is_none)
+    {
+        let carried_from_elsewhere = by_target.get(ti, k.2).iter().any(|&i| {
             let e = &mapped.effects[i];
             !e.sources.is_empty() && !e.sources.iter().any(|s| s.same_field(&sf.path))
-        })
-    });
-    if !carried_from_elsewhere
-        && let Some(&ti) = view.target_places.0.get(&(k.0, k.1))
-        && view.origin.get(ti).is_some_and(Option::is_none)
-        && let Some(v) = view.target_places.field(target, k)
-    {
-        return Fate {
-            dest: Some(sf.path.clone()),
-            mapped: Some(v),
-        };
+        });
+        if !carried_from_elsewhere && let Some((ti, v)) = view.target_places.field(target, k) {
+            return Fate {
+                dest: Some(sf.path.clone()),
+                at: Some(ti),
+                mapped: Some(v),
+            };
+        }
     }
     Fate {
         dest: None,
+        at: None,
         mapped: None,
     }
 }
@@ -462,6 +547,7 @@ fn repetition_rows(
         let rep_mapped = mapped_reps.get(kept - 1).copied();
         let rep_fate = Fate {
             dest: fate.dest.clone(),
+            at: fate.at,
             mapped: rep_mapped.map(Arc::from),
         };
         let others: Vec<Effect> = effects
@@ -500,34 +586,40 @@ struct View<'a> {
     target_occurrence: Vec<u32>,
     /// The same for each source segment.
     source_occurrence: Vec<u32>,
+    /// Each mapped segment's name.
+    target_names: Vec<SegName>,
     origin: &'a [Option<usize>],
 }
 
 impl View<'_> {
-    /// Whether the mapped segment at a key is not the source's segment of
-    /// the same occurrence (created, or shifted by created or removed ones).
-    fn source_moved(&self, k: FieldKey) -> bool {
-        let Some(&ti) = self.target_places.0.get(&(k.0, k.1)) else {
-            return true;
-        };
+    /// Whether the mapped segment at index `ti` (occurrence `occ` of its
+    /// name) is not the source's segment of the same occurrence (created,
+    /// or shifted by created or removed ones).
+    fn source_moved_at(&self, ti: usize, occ: u32) -> bool {
         let Some(Some(si)) = self.origin.get(ti) else {
             return true;
         };
-        self.source_occurrence[*si] != k.1 || self.source.segments[*si].name != k.0
+        let name = self.target_names.get(ti).copied();
+        self.source_occurrence[*si] != occ || Some(self.source.segments[*si].name) != name
     }
 
     /// Whether the mapped field at a key stands in a segment that came from
     /// the source, where the same field was populated.
     fn held_in_source(&self, k: FieldKey) -> bool {
-        let Some(&ti) = self.target_places.0.get(&(k.0, k.1)) else {
-            return false;
-        };
+        self.target_places
+            .0
+            .get(&(k.0, k.1))
+            .is_some_and(|&ti| self.held_in_source_at(ti, k.2))
+    }
+
+    /// [`View::held_in_source`] for field `n` of the mapped segment at index `ti`.
+    fn held_in_source_at(&self, ti: usize, n: usize) -> bool {
         let Some(Some(si)) = self.origin.get(ti) else {
             return false;
         };
         self.source.segments[*si]
             .fields
-            .get(k.2.wrapping_sub(1))
+            .get(n.wrapping_sub(1))
             .is_some_and(|f| !f.raw.is_empty())
     }
 }

@@ -66,7 +66,7 @@ fn facts(f: &FieldSpec) -> FieldFacts {
 /// Whether HL7 v2.5.1 requires a field (or a component of a required field).
 fn standard_required(p: &Profile, path: &crate::hl7::Path) -> bool {
     let dict = names::dictionary();
-    let Some(f) = dict.field(&path.segment, path.field_number) else {
+    let Some(f) = dict.field_of(path.segment, path.field_number) else {
         return false;
     };
     match path.component_number {
@@ -96,7 +96,7 @@ fn codes<'a>(p: &'a Profile, tables: &'a Tables, id: &str) -> Option<Vec<&'a Str
 fn effective<'a>(p: &'a Profile, path: &Path) -> (Option<&'a FieldSpec>, FieldFacts, bool) {
     let listed = p.fields.iter().find(|f| f.path == *path);
     let dict = names::dictionary();
-    let def = dict.field(&path.segment, path.field_number);
+    let def = dict.field_of(path.segment, path.field_number);
     let comp = path
         .component_number
         .and_then(|c| def.and_then(|d| dict.component(&d.data_type, c)));

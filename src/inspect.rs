@@ -357,7 +357,7 @@ impl std::fmt::Display for PathName<'_> {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let dict = names::dictionary();
         let path = self.0;
-        let Some(field) = dict.field(&path.segment, path.field_number) else {
+        let Some(field) = dict.field_of(path.segment, path.field_number) else {
             if path.segment.starts_with('Z') {
                 return write!(out, "{} (site-defined segment)", path.segment);
             }

@@ -600,9 +600,36 @@ pub fn parse_one_noting(text: &str) -> Result<(Message, Vec<ParseProblem>), Vec<
 
 /// Splits `raw` on `sep`, keeping empty parts (`a^^b` → `a`, ``, `b`).
 fn part(raw: &str, sep: char, number: u32) -> &str {
-    raw.split(sep)
-        .nth((number as usize).saturating_sub(1))
-        .unwrap_or("")
+    let skip = (number as usize).saturating_sub(1);
+    if sep.is_ascii() {
+        // Delimiters are ASCII in practice: split on the byte (a char
+        // search encodes and matches UTF-8 for every part).
+        let sep = sep as u8;
+        let b = raw.as_bytes();
+        let mut start = 0;
+        for _ in 0..skip {
+            match b[start..].iter().position(|&c| c == sep) {
+                Some(i) => start += i + 1,
+                None => return "",
+            }
+        }
+        let end = b[start..]
+            .iter()
+            .position(|&c| c == sep)
+            .map_or(b.len(), |i| start + i);
+        // Both ends stand next to an ASCII byte or at an end: char boundaries.
+        return raw.get(start..end).unwrap_or("");
+    }
+    raw.split(sep).nth(skip).unwrap_or("")
+}
+
+/// How many parts `raw` has when split on `sep` (1 for an empty value).
+pub fn count_parts(raw: &str, sep: char) -> usize {
+    if sep.is_ascii() {
+        let sep = sep as u8;
+        return raw.bytes().filter(|&c| c == sep).count() + 1;
+    }
+    raw.split(sep).count()
 }
 
 /// Reads a repetition / component / subcomponent of a field's raw value.

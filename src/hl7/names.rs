@@ -27,8 +27,32 @@ pub struct ElementDef {
     pub table: Option<String>,
 }
 
-/// Element definitions by number (index 0 is number 1), per segment or data type.
-type Table = rustc_hash::FxHashMap<String, Vec<Option<ElementDef>>>;
+/// Element definitions by number (index 0 is number 1), per segment or
+/// data type, keyed by the name packed into a number (every segment id
+/// and data type of the standard fits in 8 bytes): a lookup hashes one
+/// word and compares no string.
+type Table = rustc_hash::FxHashMap<u64, Vec<Option<ElementDef>>>;
+
+/// `name` packed into a word; `None` when it is longer than 8 bytes
+/// (no standard segment or data type is).
+fn key(name: &str) -> Option<u64> {
+    let b = name.as_bytes();
+    if b.len() > 8 {
+        return None;
+    }
+    let mut k = [0u8; 8];
+    k[..b.len()].copy_from_slice(b);
+    Some(u64::from_le_bytes(k))
+}
+
+/// What checking a value of one composite data type needs, worked out once:
+/// how many components it has and which of them are dates or times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeInfo {
+    pub components: usize,
+    /// The numbers of its components typed `TS`, `DTM` or `DT`.
+    pub times: Vec<u32>,
+}
 
 #[derive(Default)]
 pub struct Dictionary {
@@ -37,21 +61,39 @@ pub struct Dictionary {
     fields: Table,
     /// Per data type, its components.
     components: Table,
+    /// Per composite data type, what its check needs.
+    types: rustc_hash::FxHashMap<u64, TypeInfo>,
     /// Per message structure (`ORU_R01`), the segments it defines, groups
     /// flattened, in order; a choice (`OBR,RQD`) stands at one place.
     structures: rustc_hash::FxHashMap<String, Vec<Vec<super::SegName>>>,
 }
 
-fn put(table: &mut Table, key: &str, number: usize, def: ElementDef) {
-    let list = table.entry(key.to_string()).or_default();
+fn put(table: &mut Table, name: &str, number: usize, def: ElementDef) {
+    let Some(k) = key(name) else {
+        return;
+    };
+    let list = table.entry(k).or_default();
     if list.len() < number {
         list.resize(number, None);
     }
     list[number - 1] = Some(def);
 }
 
-fn lookup<'a>(table: &'a Table, key: &str, number: usize) -> Option<&'a ElementDef> {
-    table.get(key)?.get(number.checked_sub(1)?)?.as_ref()
+fn lookup<'a>(table: &'a Table, name: &str, number: usize) -> Option<&'a ElementDef> {
+    table
+        .get(&key(name)?)?
+        .get(number.checked_sub(1)?)?
+        .as_ref()
+}
+
+/// [`key`] of a segment id at hand.
+fn seg_key(s: super::SegName) -> u64 {
+    let [a, b, c] = s.bytes();
+    u64::from_le_bytes([a, b, c, 0, 0, 0, 0, 0])
+}
+
+fn entries<'a>(table: &'a Table, name: &str) -> Option<&'a Vec<Option<ElementDef>>> {
+    table.get(&key(name)?)
 }
 
 fn element(cols: &[&str]) -> ElementDef {
@@ -106,6 +148,26 @@ impl Dictionary {
                 _ => {}
             }
         }
+        d.types = d
+            .components
+            .iter()
+            .map(|(k, parts)| {
+                let times = parts
+                    .iter()
+                    .zip(1..)
+                    .filter(|(d, _)| {
+                        d.as_ref()
+                            .is_some_and(|d| matches!(d.data_type.as_str(), "TS" | "DTM" | "DT"))
+                    })
+                    .map(|(_, n)| n)
+                    .collect();
+                let info = TypeInfo {
+                    components: parts.len(),
+                    times,
+                };
+                (*k, info)
+            })
+            .collect();
         d
     }
 
@@ -143,21 +205,44 @@ impl Dictionary {
         lookup(&self.fields, segment, number)
     }
 
+    /// [`Dictionary::field`] for a segment id at hand.
+    pub fn field_of(&self, segment: super::SegName, number: usize) -> Option<&ElementDef> {
+        self.segment_fields(segment)
+            .get(number.checked_sub(1)?)?
+            .as_ref()
+    }
+
+    /// [`Dictionary::fields_of`] for a segment id at hand.
+    pub fn segment_fields(&self, segment: super::SegName) -> &[Option<ElementDef>] {
+        self.fields
+            .get(&seg_key(segment))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
     /// The standard's fields of a segment (index 0 is field 1); empty when unknown.
     pub fn fields_of(&self, segment: &str) -> &[Option<ElementDef>] {
-        self.fields.get(segment).map(Vec::as_slice).unwrap_or(&[])
+        entries(&self.fields, segment)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// How many components the standard defines for a data type (0 for a primitive).
     pub fn component_count(&self, data_type: &str) -> usize {
-        self.components.get(data_type).map_or(0, Vec::len)
+        entries(&self.components, data_type).map_or(0, Vec::len)
+    }
+
+    /// A composite data type's component count and date/time components;
+    /// `None` for a primitive or unknown type.
+    pub fn type_info(&self, data_type: &str) -> Option<&TypeInfo> {
+        self.types.get(&key(data_type)?)
     }
 
     /// Whether the standard's segment has the field, component and
     /// subcomponent a path names (a segment the standard does not define,
     /// such as a Z-segment, may have any). The error says what exists.
     pub fn check_path(&self, path: &Path) -> Result<(), String> {
-        let Some(fields) = self.fields.get(path.segment.as_str()) else {
+        let Some(fields) = entries(&self.fields, path.segment.as_str()) else {
             return Ok(());
         };
         let Some(field) = fields.get(path.field_number - 1).and_then(Option::as_ref) else {
@@ -221,7 +306,7 @@ impl Dictionary {
 
     /// Whether a name is an HL7 v2.5.1 data type (composite or primitive).
     pub fn is_data_type(&self, name: &str) -> bool {
-        self.components.contains_key(name) || PRIMITIVES.contains(&name)
+        entries(&self.components, name).is_some() || PRIMITIVES.contains(&name)
     }
 
     pub fn component(&self, data_type: &str, number: u32) -> Option<&ElementDef> {
@@ -230,7 +315,7 @@ impl Dictionary {
 
     /// A readable name for any path: `Patient Name`, `Patient Name / Family Name`.
     pub fn path_name(&self, path: &Path) -> String {
-        let Some(field) = self.field(&path.segment, path.field_number) else {
+        let Some(field) = self.field_of(path.segment, path.field_number) else {
             if path.segment.starts_with('Z') {
                 return format!("{} (site-defined segment)", path.segment);
             }
@@ -257,7 +342,7 @@ impl Dictionary {
 pub fn name_of(path: &Path) -> std::borrow::Cow<'static, str> {
     let d = dictionary();
     if path.component_number.is_none()
-        && let Some(f) = d.field(&path.segment, path.field_number)
+        && let Some(f) = d.field_of(path.segment, path.field_number)
     {
         return std::borrow::Cow::Borrowed(f.name.as_str());
     }

@@ -27,6 +27,11 @@ impl SegName {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("???")
     }
+
+    /// The three bytes (ASCII).
+    pub fn bytes(&self) -> [u8; 3] {
+        self.0
+    }
 }
 
 impl std::ops::Deref for SegName {
@@ -54,33 +59,34 @@ impl fmt::Debug for SegName {
     }
 }
 
+// Compared byte for byte: the bytes are ASCII, so no UTF-8 check is needed.
 impl PartialEq<str> for SegName {
     fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
+        self.0.as_slice() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for SegName {
     fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+        self.0.as_slice() == other.as_bytes()
     }
 }
 
 impl PartialEq<String> for SegName {
     fn eq(&self, other: &String) -> bool {
-        self.as_str() == other
+        self.0.as_slice() == other.as_bytes()
     }
 }
 
 impl PartialEq<SegName> for String {
     fn eq(&self, other: &SegName) -> bool {
-        self == other.as_str()
+        other == self
     }
 }
 
 impl PartialEq<SegName> for str {
     fn eq(&self, other: &SegName) -> bool {
-        self == other.as_str()
+        other == self
     }
 }
 

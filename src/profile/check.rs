@@ -319,11 +319,15 @@ struct Spec<'a> {
     require_offset: Option<bool>,
     /// True when the rule is the standard's, not the profile's.
     standard: bool,
+    /// The standard's type of the field, when the rule is for a whole
+    /// field (looked up once per segment, not per value).
+    standard_type: Option<&'a str>,
 }
 
 impl<'a> Spec<'a> {
-    fn listed(f: &'a FieldSpec, def: Option<&ElementDef>) -> Spec<'a> {
+    fn listed(f: &'a FieldSpec, def: Option<&'a ElementDef>) -> Spec<'a> {
         let whole = f.path.component_number.is_none() && f.path.repetition_number.is_none();
+        let def = def.filter(|_| whole);
         Spec {
             path: f.path.clone(),
             usage: f.usage,
@@ -333,15 +337,16 @@ impl<'a> Spec<'a> {
             // Silent on repetitions: the standard's.
             max_repetitions: f
                 .max_repetitions
-                .or_else(|| def.filter(|_| whole).and_then(|d| d.max_repetitions)),
+                .or_else(|| def.and_then(|d| d.max_repetitions)),
             table: f.table.as_deref(),
             when: f.when.as_ref(),
             require_offset: f.require_offset,
             standard: false,
+            standard_type: def.map(|d| d.data_type.as_str()),
         }
     }
 
-    fn standard(segment: SegName, number: usize, def: &ElementDef) -> Spec<'a> {
+    fn standard(segment: SegName, number: usize, def: &'a ElementDef) -> Spec<'a> {
         Spec {
             path: Path {
                 segment_number: None,
@@ -356,6 +361,7 @@ impl<'a> Spec<'a> {
             when: None,
             require_offset: None,
             standard: true,
+            standard_type: Some(def.data_type.as_str()),
         }
     }
 }
@@ -381,7 +387,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 Some(r) => (&r.fields, &r.parts, r.last_required),
                 None => {
                     let n = *last_required.entry(seg.name).or_insert_with(|| {
-                        dict.fields_of(&seg.name)
+                        dict.segment_fields(seg.name)
                             .iter()
                             .rposition(|d| d.as_ref().is_some_and(|d| d.required))
                             .map_or(0, |i| i + 1)
@@ -389,7 +395,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                     (&[], &[], n)
                 }
             };
-        let standard = dict.fields_of(&seg.name);
+        let standard = dict.segment_fields(seg.name);
         let count = seg.fields.len().max(required_to).max(fields.len());
         for number in 1..=count {
             if seg.name == "MSH" && number <= 2 {
@@ -446,7 +452,7 @@ impl FieldRules {
                     fields: Vec::new(),
                     parts: Vec::new(),
                     last_required: dict
-                        .fields_of(&f.path.segment)
+                        .segment_fields(f.path.segment)
                         .iter()
                         .rposition(|d| d.as_ref().is_some_and(|d| d.required))
                         .map_or(0, |i| i + 1),
@@ -525,7 +531,9 @@ fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiter
     if let Some(t) = dynamic_type(&spec.path, seg, d) {
         return t;
     }
-    standard_type(&spec.path).unwrap_or_default()
+    spec.standard_type
+        .or_else(|| standard_type(&spec.path))
+        .unwrap_or_default()
 }
 
 /// OBX-5 (and its components) typed by OBX-2 of the same segment.
@@ -681,7 +689,7 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
 /// The standard's data type for a path (of the component, when one is named).
 pub(crate) fn standard_type(path: &Path) -> Option<&'static str> {
     let dict = names::dictionary();
-    let field = dict.field(&path.segment, path.field_number)?;
+    let field = dict.field_of(path.segment, path.field_number)?;
     match path.component_number {
         None => Some(field.data_type.as_str()),
         Some(c) => dict
@@ -764,8 +772,9 @@ fn check_type(
     };
     let value = || hl7::unescape(raw, &d);
     // A composite value may not have more components than its type defines.
-    let defined = dict.component_count(data_type);
-    let given = raw.split(d.component).count();
+    let info = dict.type_info(data_type);
+    let defined = info.map_or(0, |i| i.components);
+    let given = hl7::count_parts(raw, d.component);
     if defined > 1 && given > defined {
         c.finding(
             loc.clone(),
@@ -887,15 +896,16 @@ fn check_type(
         }
     }
     // Dates and times inside composite values (XCN-? TS, DR, TQ start…).
-    if defined > 1 && data_type != "TS" && loc.component_number.is_none() {
-        for n in 1..=given.min(defined) as u32 {
+    if let Some(info) = info
+        && defined > 1
+        && data_type != "TS"
+        && loc.component_number.is_none()
+    {
+        for &n in info.times.iter().filter(|&&n| n as usize <= given) {
             let Some(def) = dict.component(data_type, n) else {
                 continue;
             };
             let kind = def.data_type.as_str();
-            if !matches!(kind, "TS" | "DTM" | "DT") {
-                continue;
-            }
             let part = hl7::sub_value(raw, &d, Some(1), Some(n), None);
             let text = if kind == "TS" {
                 hl7::unescape(hl7::sub_value(part, &d, None, Some(1), Some(1)), &d).into_owned()
