@@ -598,8 +598,9 @@ pub fn parse_one_noting(text: &str) -> Result<(Message, Vec<ParseProblem>), Vec<
 
 // ---- reading and writing parts of a field ----
 
-/// Splits `raw` on `sep`, keeping empty parts (`a^^b` → `a`, ``, `b`).
-fn part(raw: &str, sep: char, number: u32) -> &str {
+/// Part `number` (1-based) of `raw` split on `sep`, keeping empty parts
+/// (`a^^b` → `a`, ``, `b`).
+pub fn part(raw: &str, sep: char, number: u32) -> &str {
     let skip = (number as usize).saturating_sub(1);
     if sep.is_ascii() {
         // Delimiters are ASCII in practice: split on the byte (a char
@@ -621,6 +622,46 @@ fn part(raw: &str, sep: char, number: u32) -> &str {
         return raw.get(start..end).unwrap_or("");
     }
     raw.split(sep).nth(skip).unwrap_or("")
+}
+
+/// The parts of `raw` split on `sep` (by byte when `sep` is ASCII), empty
+/// ones kept; `raw` whole when there is no separator.
+pub fn split_parts(raw: &str, sep: Option<char>) -> SplitParts<'_> {
+    SplitParts {
+        rest: Some(raw),
+        sep,
+    }
+}
+
+/// See [`split_parts`].
+pub struct SplitParts<'a> {
+    rest: Option<&'a str>,
+    sep: Option<char>,
+}
+
+impl<'a> Iterator for SplitParts<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        let at = match self.sep {
+            None => None,
+            Some(sep) if sep.is_ascii() => {
+                rest.bytes().position(|c| c == sep as u8).map(|i| (i, 1))
+            }
+            Some(sep) => rest.find(sep).map(|i| (i, sep.len_utf8())),
+        };
+        match at {
+            Some((i, len)) => {
+                self.rest = rest.get(i + len..);
+                rest.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// How many parts `raw` has when split on `sep` (1 for an empty value).

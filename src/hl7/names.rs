@@ -25,6 +25,9 @@ pub struct ElementDef {
     pub max_repetitions: Option<usize>,
     /// HL7 table number, as `HL70296`.
     pub table: Option<String>,
+    /// What checking a value of its (composite) type needs; `None` for a
+    /// primitive type.
+    pub info: Option<TypeInfo>,
 }
 
 /// Element definitions by number (index 0 is number 1), per segment or
@@ -109,6 +112,7 @@ fn element(cols: &[&str]) -> ElementDef {
             Err(_) => Some(1),
         },
         table: get(8).parse::<u32>().ok().map(|n| format!("HL7{n:04}")),
+        info: None,
     }
 }
 
@@ -168,6 +172,14 @@ impl Dictionary {
                 (*k, info)
             })
             .collect();
+        // Each element carries its type's info: a check needs no lookup.
+        let types = std::mem::take(&mut d.types);
+        for list in d.fields.values_mut().chain(d.components.values_mut()) {
+            for def in list.iter_mut().flatten() {
+                def.info = key(&def.data_type).and_then(|k| types.get(&k)).cloned();
+            }
+        }
+        d.types = types;
         d
     }
 

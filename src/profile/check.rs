@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::finding::{self, Finding, Severity};
 use crate::hl7::datetime::Timestamp;
-use crate::hl7::names::{self, ElementDef};
+use crate::hl7::names::{self, ElementDef, TypeInfo};
 use crate::hl7::{self, Message, Path, SegName};
-use crate::table::Tables;
+use crate::table::{Table, Tables};
 
 /// A populated field the system does not take, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +35,24 @@ struct Checker<'a> {
     tables: &'a Tables,
     msg: &'a Message,
     out: CheckResult,
+    /// Tables already looked up, by id (a rule's table is looked up once
+    /// per message, not per value).
+    found: Vec<(String, Option<&'a Table>)>,
+}
+
+impl<'a> Checker<'a> {
+    /// The table a rule names: the profile's own, else the workspace's.
+    fn table(&mut self, id: &str) -> Option<&'a Table> {
+        if let Some((_, t)) = self.found.iter().find(|(k, _)| k == id) {
+            return *t;
+        }
+        let (profile, tables) = (self.profile, self.tables);
+        let t = profile.inline_tables.table(id).or_else(|| tables.table(id));
+        if self.found.len() < 16 {
+            self.found.push((id.to_string(), t));
+        }
+        t
+    }
 }
 
 impl Checker<'_> {
@@ -77,6 +95,7 @@ pub fn check(profile: &Profile, tables: &Tables, msg: &Message) -> CheckResult {
         tables,
         msg,
         out: CheckResult::default(),
+        found: Vec::new(),
     };
     check_header(&mut c);
     let places = check_segments(&mut c);
@@ -319,9 +338,9 @@ struct Spec<'a> {
     require_offset: Option<bool>,
     /// True when the rule is the standard's, not the profile's.
     standard: bool,
-    /// The standard's type of the field, when the rule is for a whole
-    /// field (looked up once per segment, not per value).
-    standard_type: Option<&'a str>,
+    /// The standard's definition of the field, when the rule is for a
+    /// whole field (looked up once per segment, not per value).
+    def: Option<&'a ElementDef>,
 }
 
 impl<'a> Spec<'a> {
@@ -342,7 +361,7 @@ impl<'a> Spec<'a> {
             when: f.when.as_ref(),
             require_offset: f.require_offset,
             standard: false,
-            standard_type: def.map(|d| d.data_type.as_str()),
+            def,
         }
     }
 
@@ -361,7 +380,7 @@ impl<'a> Spec<'a> {
             when: None,
             require_offset: None,
             standard: true,
-            standard_type: Some(def.data_type.as_str()),
+            def: Some(def),
         }
     }
 }
@@ -408,6 +427,16 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 .flatten()
                 .map(|i| &p.fields[i]);
             let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
+            // An empty field nothing can require has nothing to check.
+            if parts.is_empty() && seg.field_raw(number).is_none_or(str::is_empty) {
+                let may_be_required = match listed {
+                    Some(f) => matches!(f.usage, Usage::R | Usage::C),
+                    None => def.is_some_and(|d| d.required),
+                };
+                if !may_be_required {
+                    continue;
+                }
+            }
             let spec = match listed {
                 Some(f) => Spec::listed(f, def),
                 None => {
@@ -522,18 +551,24 @@ impl std::fmt::Display for Label<'_> {
 }
 
 /// The data type a value is checked as: the profile's, else for OBX-5 the
-/// type OBX-2 names (HL7 v2 "varies"), else the standard's. Borrowed: no
-/// string is made per field.
-fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> &'a str {
-    if let Some(t) = spec.data_type {
-        return t;
+/// type OBX-2 names (HL7 v2 "varies"), else the standard's; with what
+/// checking that type needs. Borrowed: no string is made per field.
+fn effective_type<'a>(
+    spec: &Spec<'a>,
+    seg: &'a hl7::Segment,
+    d: &hl7::Delimiters,
+) -> (&'a str, Option<&'a TypeInfo>) {
+    let dict = names::dictionary();
+    if let Some(t) = spec.data_type.or_else(|| dynamic_type(&spec.path, seg, d)) {
+        return (t, dict.type_info(t));
     }
-    if let Some(t) = dynamic_type(&spec.path, seg, d) {
-        return t;
+    match spec.def {
+        Some(def) => (def.data_type.as_str(), def.info.as_ref()),
+        None => {
+            let t = standard_type(&spec.path).unwrap_or_default();
+            (t, dict.type_info(t))
+        }
     }
-    spec.standard_type
-        .or_else(|| standard_type(&spec.path))
-        .unwrap_or_default()
 }
 
 /// OBX-5 (and its components) typed by OBX-2 of the same segment.
@@ -623,15 +658,24 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
     if raw == "\"\"" {
         return; // explicit null
     }
-    let data_type = effective_type(spec, seg, &d);
+    let (data_type, info) = effective_type(spec, seg, &d);
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
-    let reps: smallvec::SmallVec<[&str; 4]> = if whole_field {
-        raw.split(d.repetition).collect()
+    // Repetitions counted, then walked: no list is made per field.
+    let rep_count = if whole_field {
+        hl7::count_parts(raw, d.repetition)
     } else {
-        smallvec::smallvec![raw]
+        1
+    };
+    let reps = || {
+        let sep = if whole_field {
+            Some(d.repetition)
+        } else {
+            None
+        };
+        hl7::split_parts(raw, sep)
     };
     if let Some(max) = spec.max_repetitions
-        && reps.len() > max
+        && rep_count > max
     {
         let by = if spec.standard {
             "the HL7 standard"
@@ -645,21 +689,18 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
             },
             finding::DATA_TYPE,
             Severity::Error,
-            format!(
-                "{label} repeats {} times; the {by} allows at most {max}",
-                reps.len()
-            ),
+            format!("{label} repeats {rep_count} times; the {by} allows at most {max}"),
             None,
         );
     }
     let require_offset = spec
         .require_offset
         .unwrap_or(c.profile.timestamps_require_offset);
-    for (i, rep) in reps.iter().enumerate() {
-        if rep.is_empty() || *rep == "\"\"" {
+    for (i, rep) in reps().enumerate() {
+        if rep.is_empty() || rep == "\"\"" {
             continue;
         }
-        let loc = if reps.len() > 1 {
+        let loc = if rep_count > 1 {
             Path {
                 repetition_number: Some(i as u32 + 1),
                 ..path.clone()
@@ -682,7 +723,11 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
                 );
             }
         }
-        check_type(c, &loc, &label, rep, data_type, spec.table, require_offset);
+        let ty = Type {
+            name: data_type,
+            info,
+        };
+        check_type(c, &loc, &label, rep, ty, spec.table, require_offset);
     }
 }
 
@@ -754,25 +799,36 @@ fn check_time(
     }
 }
 
+/// A data type as a value is checked: its name and, for a composite, what
+/// its check needs.
+#[derive(Clone, Copy)]
+struct Type<'a> {
+    name: &'a str,
+    info: Option<&'a TypeInfo>,
+}
+
 fn check_type(
     c: &mut Checker,
     loc: &Path,
     label: &Label,
     raw: &str,
-    data_type: &str,
+    ty: Type,
     table: Option<&str>,
     require_offset: bool,
 ) {
+    let data_type = ty.name;
     let d = c.msg.delimiters;
     let dict = names::dictionary();
-    let comp = |n: u32| hl7::unescape(hl7::sub_value(raw, &d, Some(1), Some(n), None), &d);
+    // The first repetition, split into components as they are asked for.
+    let first = hl7::part(raw, d.repetition, 1);
+    let comp = |n: u32| hl7::unescape(hl7::part(first, d.component, n), &d);
     let at = |n: u32| Path {
         component_number: Some(n),
         ..loc.clone()
     };
     let value = || hl7::unescape(raw, &d);
     // A composite value may not have more components than its type defines.
-    let info = dict.type_info(data_type);
+    let info = ty.info;
     let defined = info.map_or(0, |i| i.components);
     let given = hl7::count_parts(raw, d.component);
     if defined > 1 && given > defined {
@@ -906,7 +962,7 @@ fn check_type(
                 continue;
             };
             let kind = def.data_type.as_str();
-            let part = hl7::sub_value(raw, &d, Some(1), Some(n), None);
+            let part = hl7::part(first, d.component, n);
             let text = if kind == "TS" {
                 hl7::unescape(hl7::sub_value(part, &d, None, Some(1), Some(1)), &d).into_owned()
             } else {
@@ -923,12 +979,7 @@ fn check_type(
 }
 
 fn check_code(c: &mut Checker, loc: &Path, label: &Label, code: &str, table: &str) {
-    let Some(t) = c
-        .profile
-        .inline_tables
-        .table(table)
-        .or_else(|| c.tables.table(table))
-    else {
+    let Some(t) = c.table(table) else {
         return;
     };
     if !t.codes.contains_key(code) {

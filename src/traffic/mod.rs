@@ -187,8 +187,67 @@ struct Summary {
     example: Example,
     ack: u8,
     unreadable: bool,
-    rows: Vec<(Key, OutcomeKind, bool)>,
+    /// Per field path: rows by outcome and rows with a warning, counted
+    /// in the worker (a message has many rows on few paths).
+    rows: Vec<(Key, [usize; 4], usize)>,
     findings: Vec<(Key, FindingKey, Option<String>)>,
+}
+
+/// A message's rows counted per field path, in the worker: by segment id
+/// (a message has few distinct ones), then by field number.
+#[derive(Default)]
+struct RowCounts {
+    segments: Vec<SegName>,
+    fields: Vec<Vec<([usize; 4], usize)>>,
+    /// Field numbers past [`RowCounts::NEAR`] (a profile may name any).
+    far: Vec<(Key, [usize; 4], usize)>,
+}
+
+impl RowCounts {
+    const NEAR: usize = 1024;
+
+    fn add(&mut self, (segment, field): Key, kind: OutcomeKind, warning: bool) {
+        if field >= Self::NEAR {
+            let i = match self.far.iter().position(|(k, _, _)| *k == (segment, field)) {
+                Some(i) => i,
+                None => {
+                    self.far.push(((segment, field), [0; 4], 0));
+                    self.far.len() - 1
+                }
+            };
+            self.far[i].1[kind as usize] += 1;
+            self.far[i].2 += usize::from(warning);
+            return;
+        }
+        let s = match self.segments.iter().position(|x| *x == segment) {
+            Some(s) => s,
+            None => {
+                self.segments.push(segment);
+                self.fields.push(Vec::new());
+                self.segments.len() - 1
+            }
+        };
+        let list = &mut self.fields[s];
+        if list.len() <= field {
+            list.resize(field + 1, ([0; 4], 0));
+        }
+        list[field].0[kind as usize] += 1;
+        list[field].1 += usize::from(warning);
+    }
+
+    fn into_rows(self) -> Vec<(Key, [usize; 4], usize)> {
+        self.segments
+            .into_iter()
+            .zip(self.fields)
+            .flat_map(|(segment, list)| {
+                list.into_iter()
+                    .enumerate()
+                    .filter(|(_, (c, _))| c.iter().any(|&n| n > 0))
+                    .map(move |(field, (c, w))| ((segment, field), c, w))
+            })
+            .chain(self.far)
+            .collect()
+    }
 }
 
 type Key = (SegName, usize);
@@ -264,58 +323,92 @@ pub(crate) trait Sink {
     fn messages(&self) -> usize;
 }
 
-/// Streams the logs in batches to `run`. Returns whether it was cancelled.
+/// What the reading thread hands over.
+enum Chunk {
+    Batch(Vec<LogMessage>, u64),
+    Problem(LogProblem),
+    Failed(std::io::Error),
+}
+
+/// Reads the logs into batches of messages (problems in between), handing
+/// each over as it is full: runs on its own thread, so that the next batch
+/// is read while the workers replay this one.
+fn read_batches(logs: Vec<Log>, tx: std::sync::mpsc::SyncSender<Chunk>) {
+    let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH_MESSAGES);
+    let mut batch_bytes = 0usize;
+    let mut next = 1usize;
+    for (i, log) in logs.into_iter().enumerate() {
+        let mut reader = LogReader::new(log.reader, i, next);
+        for item in reader.by_ref() {
+            let chunk = match item {
+                Err(e) => {
+                    let _ = tx.send(Chunk::Failed(e));
+                    return;
+                }
+                Ok(LogItem::Problem(p)) => Chunk::Problem(p),
+                Ok(LogItem::Message(m)) => {
+                    batch_bytes += m.text.len();
+                    batch.push(m);
+                    if batch.len() < BATCH_MESSAGES && batch_bytes < BATCH_BYTES {
+                        continue;
+                    }
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_MESSAGES));
+                    Chunk::Batch(full, std::mem::take(&mut batch_bytes) as u64)
+                }
+            };
+            // The receiver hung up (cancelled): stop reading.
+            if tx.send(chunk).is_err() {
+                return;
+            }
+        }
+        next = reader.next_number();
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Chunk::Batch(batch, batch_bytes as u64));
+    }
+}
+
+/// Streams the logs in batches to `run`, reading the next batch while
+/// `run` works on this one. Returns whether it was cancelled.
 pub(crate) fn for_each_batch<S: Sink>(
     logs: Vec<Log>,
     options: &mut Options,
     sink: &mut S,
     mut run: impl FnMut(&mut Vec<LogMessage>, &mut S),
 ) -> std::io::Result<bool> {
-    let mut batch: Vec<LogMessage> = Vec::with_capacity(BATCH_MESSAGES);
-    let mut batch_bytes = 0usize;
-    let mut next = 1usize;
-    let mut bytes_total = 0u64;
     let stop = |o: &Options| o.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
-    for (i, log) in logs.into_iter().enumerate() {
-        let mut reader = LogReader::new(log.reader, i, next);
-        for item in reader.by_ref() {
-            match item? {
-                LogItem::Problem(p) => sink.tally().problem(p),
-                LogItem::Message(m) => {
-                    batch_bytes += m.text.len();
-                    bytes_total += m.text.len() as u64;
-                    batch.push(m);
-                    if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
-                        run(&mut batch, sink);
-                        batch_bytes = 0;
-                        sink.tally().bytes += bytes_total;
-                        bytes_total = 0;
-                        if let Some(p) = options.progress.as_mut() {
-                            p(Progress {
-                                messages: sink.messages(),
-                                bytes: sink.tally().bytes,
-                            });
-                        }
-                        if stop(options) {
-                            return Ok(true);
-                        }
+    // One batch waiting while one is worked: memory stays two batches.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || read_batches(logs, tx));
+        // Moved in: dropped when this returns, which ends a cancelled reader.
+        for chunk in rx {
+            match chunk {
+                Chunk::Failed(e) => return Err(e),
+                Chunk::Problem(p) => sink.tally().problem(p),
+                Chunk::Batch(mut batch, bytes) => {
+                    run(&mut batch, sink);
+                    sink.tally().bytes += bytes;
+                    if let Some(p) = options.progress.as_mut() {
+                        p(Progress {
+                            messages: sink.messages(),
+                            bytes: sink.tally().bytes,
+                        });
+                    }
+                    if stop(options) {
+                        return Ok(true);
                     }
                 }
             }
         }
-        next = reader.next_number();
-    }
-    if !batch.is_empty() {
-        run(&mut batch, sink);
-    }
-    sink.tally().bytes += bytes_total;
-    if let Some(p) = options.progress.as_mut() {
-        p(Progress {
-            messages: sink.messages(),
-            bytes: sink.tally().bytes,
-        });
-    }
-    Ok(false)
+        if let Some(p) = options.progress.as_mut() {
+            p(Progress {
+                messages: sink.messages(),
+                bytes: sink.tally().bytes,
+            });
+        }
+        Ok(false)
+    })
 }
 
 /// The handoff for a log: the one whose message types include the type
@@ -402,18 +495,26 @@ fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String
             example,
             ack,
             unreadable: true,
-            rows: vec![(UNREADABLE, OutcomeKind::Rejected, false)],
+            rows: vec![(
+                UNREADABLE,
+                {
+                    let mut c = [0; 4];
+                    c[OutcomeKind::Rejected as usize] = 1;
+                    c
+                },
+                0,
+            )],
             findings,
         };
     }
-    let mut rows = Vec::with_capacity(r.fields.len());
+    let mut rows = RowCounts::default();
     let mut findings = Vec::new();
     for f in &r.fields {
         let key = (f.path.segment, f.path.field_number);
         let kind = f.outcome.kind();
         let warning = kind != OutcomeKind::Rejected
             && f.findings.iter().any(|x| x.severity == Severity::Warning);
-        rows.push((key, kind, warning));
+        rows.add(key, kind, warning);
         for x in &f.findings {
             findings.push((
                 key,
@@ -431,7 +532,7 @@ fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String
         example,
         ack,
         unreadable: false,
-        rows,
+        rows: rows.into_rows(),
         findings,
     }
 }
@@ -529,12 +630,12 @@ impl Aggregate {
             1 => self.ack.ae += 1,
             _ => self.ack.ar += 1,
         }
-        for (key, kind, warning) in s.rows {
+        for (key, counts, warnings) in s.rows {
             let p = self.path(key);
-            p.counts[kind as usize] += 1;
-            if warning {
-                p.warnings += 1;
+            for (total, n) in p.counts.iter_mut().zip(counts) {
+                *total += n;
             }
+            p.warnings += warnings;
         }
         for (key, f, value) in s.findings {
             let order = self.seen;
