@@ -206,18 +206,61 @@ pub fn unreadable(
     }
 }
 
+/// The replay of a parsed message before its receipt is written: both
+/// checks, the mapping and the account. [`replay_message`] and a log replay
+/// share it, so a log's message is replayed exactly as a scenario's.
+pub struct Replayed {
+    pub sender: profile::CheckResult,
+    pub mapped: mapping::Mapped,
+    pub receiver: profile::CheckResult,
+    pub fields: Vec<FieldResult>,
+}
+
+impl Replayed {
+    /// Sender check → mapping → receiver check → account.
+    pub fn run(handoff: &Handoff, tables: &Tables, source: &Message) -> Replayed {
+        let sender = profile::check(&handoff.sender, tables, source);
+        let mapped = mapping::apply(&handoff.rules, tables, source);
+        let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
+        let fields = crate::account::account(source, &mapped, &sender, &receiver);
+        Replayed {
+            sender,
+            mapped,
+            receiver,
+            fields,
+        }
+    }
+
+    /// MSA-1 of the receipt: what the interface and the receiver found
+    /// decide it (the sender's own findings are reported, not acknowledged).
+    pub fn ack_code(&self) -> &'static str {
+        let receipt = self.mapped.findings.iter().chain(&self.receiver.findings);
+        let errors = receipt.filter(|f| f.severity == Severity::Error);
+        let mut any = false;
+        for f in errors {
+            if (200..=203).contains(&f.code) {
+                return "AR";
+            }
+            any = true;
+        }
+        if any { "AE" } else { "AA" }
+    }
+}
+
 /// Replays a parsed message through a handoff.
 pub fn replay_message(handoff: &Handoff, tables: &Tables, source: Message) -> MessageReplay {
-    let sender = profile::check(&handoff.sender, tables, &source);
-    let mapped = mapping::apply(&handoff.rules, tables, &source);
-    let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
-    let fields = crate::account::account(&source, &mapped, &sender, &receiver);
+    let Replayed {
+        sender,
+        mapped,
+        receiver,
+        fields,
+    } = Replayed::run(handoff, tables, &source);
     // The receipt carries what the interface and the receiver found; the
     // sender's own conformance findings are reported but not acknowledged.
     let mut receipt_findings = mapped.findings.clone();
     receipt_findings.extend(receiver.findings.iter().cloned());
     let (ack_code, ack_text) = ack::build(&mapped.message, &handoff.receiver, &receipt_findings);
-    let mut findings = sender.findings.clone();
+    let mut findings = sender.findings;
     findings.extend(receipt_findings);
     MessageReplay {
         source_text: source.text.clone(),

@@ -423,3 +423,85 @@ fn a_broken_log_gives_located_problems_and_no_crash() {
         r.log_problems
     );
 }
+
+#[test]
+fn a_log_replay_acknowledges_each_message_as_its_scenario_does() {
+    // The log path replays without writing the receipt; its MSA-1 must be
+    // the one the receipt carries, for every bundled scenario.
+    let ws = bundled();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in &ws.scenarios {
+        let whole = baton::replay::replay_scenario(&ws, s);
+        let Some(source) = whole.replay.source.as_ref() else {
+            continue;
+        };
+        let h = ws.handoff(&s.handoff).unwrap();
+        let lean = baton::replay::Replayed::run(h, &ws.tables, source);
+        assert_eq!(lean.ack_code(), whole.replay.ack_code, "{}", s.id);
+        assert_eq!(
+            lean.fields,
+            whole
+                .replay
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut f = f.clone();
+                    f.expected = None;
+                    f.differs_from_expected = false;
+                    f
+                })
+                .collect::<Vec<_>>(),
+            "{}",
+            s.id
+        );
+        seen.insert(whole.replay.ack_code.clone());
+    }
+    assert!(seen.len() >= 3, "AA, AE and AR all covered: {seen:?}");
+}
+
+#[test]
+fn progress_counts_every_message_and_cancel_stops_the_reader() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let ws = bundled();
+    let h = ws.handoff("results").unwrap();
+    // Enough messages for several batches.
+    let one = oru();
+    let mut bytes = Vec::new();
+    for _ in 0..1500 {
+        bytes.extend_from_slice(one.as_bytes());
+        bytes.push(b'\n');
+    }
+    let mut last = traffic::Progress::default();
+    let mut seen = |p: traffic::Progress| last = p;
+    let r = traffic::replay_logs(
+        h,
+        &ws.tables,
+        vec![log("many.hl7", bytes.clone())],
+        Options {
+            progress: Some(&mut seen),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((r.messages, last.messages), (1500, 1500));
+    assert_eq!(last.bytes, r.bytes);
+    // Cancelled after the first batch: returns (no reader left blocked),
+    // says so, and counts only what was replayed.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let mut stop = |_: traffic::Progress| flag.store(true, Ordering::Relaxed);
+    let r = traffic::replay_logs(
+        h,
+        &ws.tables,
+        vec![log("many.hl7", bytes)],
+        Options {
+            cancel: Some(cancel.clone()),
+            progress: Some(&mut stop),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(r.cancelled);
+    assert!(r.messages > 0 && r.messages < 1500, "{}", r.messages);
+}

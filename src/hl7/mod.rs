@@ -140,7 +140,7 @@ pub struct Segment {
     /// Byte range inside the message text (without the terminator).
     pub range: Option<Range<usize>>,
     /// What ended the segment in the source: `\r`, `\n`, `\r\n` or nothing.
-    pub terminator: String,
+    pub terminator: &'static str,
     /// 1-based line in the file the message came from.
     pub line_number: usize,
 }
@@ -151,7 +151,7 @@ impl Segment {
             name: SegName::new(name),
             fields: Vec::new(),
             range: None,
-            terminator: "\r".to_string(),
+            terminator: "\r",
             line_number: 0,
         }
     }
@@ -289,6 +289,17 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
+/// A line end as kept on a segment: CR, LF, CRLF or nothing (the only
+/// ends [`Lines`] gives), without a string per segment.
+fn line_end(t: &str) -> &'static str {
+    match t {
+        "\r" => "\r",
+        "\n" => "\n",
+        "\r\n" => "\r\n",
+        _ => "",
+    }
+}
+
 fn is_segment_name(name: &str) -> bool {
     name.len() == 3
         && name.as_bytes()[0].is_ascii_uppercase()
@@ -377,7 +388,7 @@ pub fn for_each_message(text: &str, mut each: impl FnMut(Message)) -> ParsedFile
                         );
                     }
                     let mut segment = segment;
-                    segment.terminator = terminator.to_string();
+                    segment.terminator = line_end(terminator);
                     current = Some(Builder {
                         delimiters,
                         segments: vec![segment],
@@ -415,7 +426,7 @@ pub fn for_each_message(text: &str, mut each: impl FnMut(Message)) -> ParsedFile
         };
         match parse_segment(content, b.delimiters, line.number) {
             Ok(mut segment) => {
-                segment.terminator = terminator.to_string();
+                segment.terminator = line_end(terminator);
                 // Ranges are relative to the message's text.
                 let shift = start - b.start;
                 shift_ranges(&mut segment, shift);
@@ -525,7 +536,7 @@ fn parse_segment(
             name: SegName::new(name),
             fields: Vec::new(),
             range: Some(0..3),
-            terminator: String::new(),
+            terminator: "",
             line_number,
         });
     }
@@ -558,7 +569,7 @@ fn parse_segment(
         name: SegName::new(name),
         fields,
         range: Some(0..content.len()),
-        terminator: String::new(),
+        terminator: "",
         line_number,
     })
 }
@@ -794,7 +805,7 @@ impl Message {
                     out.push_str(&f.raw);
                 }
             }
-            out.push_str(terminator.unwrap_or(&s.terminator));
+            out.push_str(terminator.unwrap_or(s.terminator));
         }
         out
     }

@@ -438,15 +438,15 @@ pub fn apply_mutations(input: &str, mutations: &[Mutation]) -> Result<String, St
             let eol = msg
                 .segments
                 .last()
-                .map(|s| s.terminator.clone())
+                .map(|s| s.terminator)
                 .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| "\r".into());
+                .unwrap_or("\r");
             let mut t = msg.encode();
             if !t.ends_with(['\r', '\n']) {
-                t.push_str(&eol);
+                t.push_str(eol);
             }
             t.push_str(seg);
-            t.push_str(&eol);
+            t.push_str(eol);
             text = t;
             continue;
         } else if let Some(id) = &m.remove_segment {

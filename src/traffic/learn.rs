@@ -167,9 +167,6 @@ impl Sink for Agg {
     fn tally(&mut self) -> &mut Tally {
         &mut self.tally
     }
-    fn messages(&self) -> usize {
-        self.messages
-    }
 }
 
 fn add_count(map: &mut BTreeMap<String, usize>, key: &str) {

@@ -273,20 +273,31 @@ pub fn replay_logs(
     let files: Vec<String> = logs.iter().map(|l| l.name.clone()).collect();
     let mut agg = Aggregate::default();
     let pool = pool(options.jobs)?;
+    // The previous batch's summaries are added (in order, on one worker)
+    // while the other workers replay this batch: no worker waits for the
+    // aggregate.
+    let mut pending: Vec<Summary> = Vec::new();
     let run = |batch: &mut Vec<LogMessage>, agg: &mut Aggregate| {
-        let summaries: Vec<Summary> = pool.install(|| {
+        let previous = std::mem::take(&mut pending);
+        let (_, summaries) = pool.install(|| {
             use rayon::prelude::*;
-            batch
-                .par_iter()
-                .map(|m| summarize(handoff, tables, m, &files))
-                .collect()
+            rayon::join(
+                || previous.into_iter().for_each(|s| agg.add(s)),
+                || {
+                    batch
+                        .par_iter()
+                        .map(|m| summarize(handoff, tables, m, &files))
+                        .collect::<Vec<Summary>>()
+                },
+            )
         });
-        for s in summaries {
-            agg.add(s);
-        }
+        pending = summaries;
         batch.clear();
     };
     let cancelled = for_each_batch(logs, &mut options, &mut agg, run)?;
+    for s in pending {
+        agg.add(s);
+    }
     Ok(agg.finish(&handoff.id, files, cancelled))
 }
 
@@ -320,7 +331,6 @@ impl Tally {
 /// A log pass's aggregate, as [`for_each_batch`] sees it.
 pub(crate) trait Sink {
     fn tally(&mut self) -> &mut Tally;
-    fn messages(&self) -> usize;
 }
 
 /// What the reading thread hands over.
@@ -381,17 +391,20 @@ pub(crate) fn for_each_batch<S: Sink>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
     std::thread::scope(|scope| {
         scope.spawn(move || read_batches(logs, tx));
+        // Messages handed to `run` (it may add them to the sink later).
+        let mut done = 0;
         // Moved in: dropped when this returns, which ends a cancelled reader.
         for chunk in rx {
             match chunk {
                 Chunk::Failed(e) => return Err(e),
                 Chunk::Problem(p) => sink.tally().problem(p),
                 Chunk::Batch(mut batch, bytes) => {
+                    done += batch.len();
                     run(&mut batch, sink);
                     sink.tally().bytes += bytes;
                     if let Some(p) = options.progress.as_mut() {
                         p(Progress {
-                            messages: sink.messages(),
+                            messages: done,
                             bytes: sink.tally().bytes,
                         });
                     }
@@ -403,7 +416,7 @@ pub(crate) fn for_each_batch<S: Sink>(
         }
         if let Some(p) = options.progress.as_mut() {
             p(Progress {
-                messages: sink.messages(),
+                messages: done,
                 bytes: sink.tally().bytes,
             });
         }
@@ -456,57 +469,28 @@ pub fn replay_one(handoff: &Handoff, tables: &Tables, m: &LogMessage) -> Message
 }
 
 fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String]) -> Summary {
-    let r = replay_one(handoff, tables, m);
-    let control_id = r
-        .source
-        .as_ref()
-        .map(|s| s.control_id().to_string())
-        .unwrap_or_default();
-    let example = Example {
-        control_id,
+    let example = |control_id: &str| Example {
+        control_id: control_id.to_string(),
         message: m.number,
         file: files.get(m.file).cloned().unwrap_or_default(),
         line: m.line,
     };
-    let ack = match r.ack_code.as_str() {
-        "AA" | "CA" => 0,
-        "AE" | "CE" => 1,
+    // Replayed exactly as a scenario is (`replay_one`), without what only a
+    // scenario shows: the receipt's text, the mapped message's encoding.
+    let parsed = match &m.skipped {
+        Some(_) => None,
+        None => crate::hl7::parse_one(&m.text).ok(),
+    };
+    let Some(source) = parsed else {
+        let r = replay_one(handoff, tables, m);
+        return unreadable_summary(example(""), &r);
+    };
+    let r = replay::Replayed::run(handoff, tables, &source);
+    let ack = match r.ack_code() {
+        "AA" => 0,
+        "AE" => 1,
         _ => 2,
     };
-    if r.source.is_none() {
-        let findings = r
-            .parse_problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .map(|p| {
-                (
-                    UNREADABLE,
-                    FindingKey {
-                        code: crate::finding::SEGMENT_SEQUENCE,
-                        severity: Severity::Error,
-                        side: Side::Receiver,
-                        reason: general_reason(&learn::redact(&p.message)),
-                    },
-                    first_quoted(&p.message),
-                )
-            })
-            .collect();
-        return Summary {
-            example,
-            ack,
-            unreadable: true,
-            rows: vec![(
-                UNREADABLE,
-                {
-                    let mut c = [0; 4];
-                    c[OutcomeKind::Rejected as usize] = 1;
-                    c
-                },
-                0,
-            )],
-            findings,
-        };
-    }
     let mut rows = RowCounts::default();
     let mut findings = Vec::new();
     for f in &r.fields {
@@ -529,10 +513,40 @@ fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String
         }
     }
     Summary {
-        example,
+        example: example(source.control_id()),
         ack,
         unreadable: false,
         rows: rows.into_rows(),
+        findings,
+    }
+}
+
+/// What a message that could not be read contributes: its parse errors.
+fn unreadable_summary(example: Example, r: &MessageReplay) -> Summary {
+    let findings = r
+        .parse_problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| {
+            (
+                UNREADABLE,
+                FindingKey {
+                    code: crate::finding::SEGMENT_SEQUENCE,
+                    severity: Severity::Error,
+                    side: Side::Receiver,
+                    reason: general_reason(&learn::redact(&p.message)),
+                },
+                first_quoted(&p.message),
+            )
+        })
+        .collect();
+    let mut rejected = [0; 4];
+    rejected[OutcomeKind::Rejected as usize] = 1;
+    Summary {
+        example,
+        ack: 2,
+        unreadable: true,
+        rows: vec![(UNREADABLE, rejected, 0)],
         findings,
     }
 }
@@ -606,9 +620,6 @@ struct Aggregate {
 impl Sink for Aggregate {
     fn tally(&mut self) -> &mut Tally {
         &mut self.tally
-    }
-    fn messages(&self) -> usize {
-        self.messages
     }
 }
 
