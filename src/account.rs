@@ -134,6 +134,33 @@ struct Fate {
     mapped: Option<Arc<str>>,
 }
 
+/// Field names, the standard's fields of the last segment id kept: rows
+/// come segment by segment, and most are plain fields.
+#[derive(Default)]
+struct Names {
+    last: Option<(SegName, &'static [Option<names::ElementDef>])>,
+}
+
+impl Names {
+    fn of(&mut self, path: &Path) -> std::borrow::Cow<'static, str> {
+        if path.component_number.is_some() {
+            return names::name_of(path);
+        }
+        let fields = match self.last {
+            Some((seg, fields)) if seg == path.segment => fields,
+            _ => {
+                let fields = names::dictionary().segment_fields(path.segment);
+                self.last = Some((path.segment, fields));
+                fields
+            }
+        };
+        match path.field_number.checked_sub(1).and_then(|i| fields.get(i)) {
+            Some(Some(def)) => std::borrow::Cow::Borrowed(def.name.as_str()),
+            _ => names::name_of(path),
+        }
+    }
+}
+
 /// Effect indexes by segment (its index in the message) and field number.
 struct EffectIndex(Vec<SmallVec<[(usize, usize); 1]>>);
 
@@ -269,6 +296,7 @@ pub fn account(
     }
 
     let source_fields = source.populated_fields();
+    let mut names = Names::default();
     let mut out = Vec::with_capacity(source_fields.len() + 8);
     // Mapped fields that a source row reports as where its value went.
     let mut claimed = Claimed::new(target);
@@ -308,7 +336,7 @@ pub fn account(
         }
         let outcome = source_outcome(sf.raw, &path, &fate, &effects, &findings, &ignored);
         out.push(FieldResult {
-            name: names::name_of(&path),
+            name: names.of(&path),
             source: Some(sf.shared.clone()),
             mapped: fate.mapped,
             outcome,
@@ -321,12 +349,30 @@ pub fn account(
         });
     }
 
-    // Fields a rule filled that were empty in the source: a row each.
-    for mf in target.populated_fields() {
-        let (ti, n) = (mf.segment_index, mf.path.field_number);
+    // Fields a rule filled that were empty in the source: a row each. Most
+    // mapped fields are a source row's: skipped before a path is made.
+    let populated = target.segments.iter().enumerate().flat_map(|(ti, seg)| {
+        seg.fields
+            .iter()
+            .zip(1..)
+            .filter(|(f, _)| !f.raw.is_empty())
+            .map(move |(f, n)| (ti, n, f))
+    });
+    for (ti, n, field) in populated {
         if claimed.get(ti, n) || view.held_in_source_at(ti, n) {
             continue;
         }
+        let mf = crate::hl7::FieldRef {
+            path: Path::field_of(
+                target.segments[ti].name,
+                view.target_occurrence[ti] as usize,
+                n,
+            ),
+            raw: &field.raw,
+            shared: &field.raw,
+            range: field.range.clone(),
+            segment_index: ti,
+        };
         let k = field_key(&mf.path);
         let effects: Vec<Effect> = by_target
             .get(ti, n)
@@ -360,7 +406,7 @@ pub fn account(
             }
         };
         out.push(FieldResult {
-            name: names::name_of(&mf.path),
+            name: names.of(&mf.path),
             source: None,
             mapped: Some(mf.shared.clone()),
             outcome,

@@ -49,9 +49,18 @@ pub fn parse_offset(text: &str) -> Result<i32, String> {
 }
 
 pub fn format_offset(minutes: i32) -> String {
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.abs();
-    format!("{sign}{:02}{:02}", m / 60, m % 60)
+    offset_text(minutes, &mut [0; 5]).to_string()
+}
+
+/// `+HHMM` / `-HHMM` written into `buf` (hours past 99 keep their last two digits).
+fn offset_text(minutes: i32, buf: &mut [u8; 5]) -> &str {
+    buf[0] = if minutes < 0 { b'-' } else { b'+' };
+    let m = minutes.unsigned_abs();
+    let (h, m) = ((m / 60) % 100, m % 60);
+    for (i, d) in [h / 10, h % 10, m / 10, m % 10].into_iter().enumerate() {
+        buf[i + 1] = b'0' + d as u8;
+    }
+    std::str::from_utf8(buf).unwrap_or("+0000")
 }
 
 impl Timestamp {
@@ -178,7 +187,7 @@ impl fmt::Display for Timestamp {
             write!(f, ".{fr}")?;
         }
         if let Some(o) = self.offset_minutes {
-            f.write_str(&format_offset(o))?;
+            f.write_str(offset_text(o, &mut [0; 5]))?;
         }
         Ok(())
     }
@@ -210,6 +219,20 @@ pub(crate) fn civil_from_days(z: i64) -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn offsets_are_written_as_sign_and_four_digits() {
+        for (m, text) in [
+            (-480, "-0800"),
+            (330, "+0530"),
+            (0, "+0000"),
+            (-840, "-1400"),
+        ] {
+            assert_eq!(format_offset(m), text);
+            assert_eq!(parse_offset(text), Ok(m));
+        }
+    }
+
     use super::*;
 
     #[test]

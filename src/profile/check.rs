@@ -871,35 +871,37 @@ fn check_type(
         }
         "CE" | "CWE" | "CNE" => {
             let code = comp(1);
-            // The text may be the alternate's, or (CWE/CNE) the original text in .9.
-            let text = [2, 5, 9]
-                .into_iter()
-                .filter(|&i| i != 9 || data_type != "CE")
-                .map(&comp)
-                .find(|t| !t.trim().is_empty())
-                .unwrap_or_default();
-            let alternate_code = comp(4);
-            if code.is_empty() && alternate_code.is_empty() && text.is_empty() {
-                c.finding(
-                    loc.clone(),
-                    finding::DATA_TYPE,
-                    Severity::Error,
-                    format!("{label}: neither a code nor a text is given"),
-                    None,
-                );
-            } else if code.is_empty() && !alternate_code.is_empty() {
-                // Coded in the alternate coding system only: nothing to look up in the table.
-            } else if code.is_empty() && (table.is_some() || data_type == "CNE") {
-                c.finding(
-                    at(1),
-                    finding::TABLE_VALUE,
-                    Severity::Error,
-                    format!(
-                        "{label}: free text `{text}` where a code{} is expected",
-                        table.map(|t| format!(" from {t}")).unwrap_or_default()
-                    ),
-                    None,
-                );
+            if code.is_empty() {
+                // The text may be the alternate's, or (CWE/CNE) the original text in .9.
+                let text = [2, 5, 9]
+                    .into_iter()
+                    .filter(|&i| i != 9 || data_type != "CE")
+                    .map(&comp)
+                    .find(|t| !t.trim().is_empty())
+                    .unwrap_or_default();
+                let alternate_code = comp(4);
+                if alternate_code.is_empty() && text.is_empty() {
+                    c.finding(
+                        loc.clone(),
+                        finding::DATA_TYPE,
+                        Severity::Error,
+                        format!("{label}: neither a code nor a text is given"),
+                        None,
+                    );
+                } else if !alternate_code.is_empty() {
+                    // Coded in the alternate coding system only: nothing to look up in the table.
+                } else if table.is_some() || data_type == "CNE" {
+                    c.finding(
+                        at(1),
+                        finding::TABLE_VALUE,
+                        Severity::Error,
+                        format!(
+                            "{label}: free text `{text}` where a code{} is expected",
+                            table.map(|t| format!(" from {t}")).unwrap_or_default()
+                        ),
+                        None,
+                    );
+                }
             } else if data_type == "CNE" && comp(3).is_empty() {
                 c.finding(at(3), finding::DATA_TYPE, Severity::Error, format!("{label}: `{code}` has no coding system (CNE.3); free text where a coded value is expected"), None);
             } else if let Some(t) = table {
