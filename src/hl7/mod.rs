@@ -556,11 +556,16 @@ fn parse_segment(
     // Fields are what lies between field separators: a separator inside a
     // value is always escaped (\F\), so a plain split reads the line whole.
     let sep = d.field.len_utf8();
-    let mut fields = Vec::new();
     let mut offset = 3 + sep;
-    for piece in content[offset..].split(d.field) {
+    let rest = &content[offset..];
+    let mut fields = Vec::with_capacity(count_parts(rest, d.field));
+    for piece in split_parts(rest, Some(d.field)) {
         fields.push(Field {
-            raw: piece.into(),
+            raw: if piece.is_empty() {
+                empty_raw()
+            } else {
+                piece.into()
+            },
             range: Some(offset..offset + piece.len()),
         });
         offset += piece.len() + sep;
@@ -572,6 +577,15 @@ fn parse_segment(
         terminator: "",
         line_number,
     })
+}
+
+/// An empty field's text: one shared per thread (a message has many
+/// empty fields; each would otherwise be an allocation).
+fn empty_raw() -> std::sync::Arc<str> {
+    thread_local! {
+        static EMPTY: std::sync::Arc<str> = std::sync::Arc::from("");
+    }
+    EMPTY.with(std::sync::Arc::clone)
 }
 
 /// Parses text that must hold exactly one message.
@@ -679,7 +693,7 @@ impl<'a> Iterator for SplitParts<'a> {
 pub fn count_parts(raw: &str, sep: char) -> usize {
     if sep.is_ascii() {
         let sep = sep as u8;
-        return raw.bytes().filter(|&c| c == sep).count() + 1;
+        return raw.as_bytes().iter().filter(|&&c| c == sep).count() + 1;
     }
     raw.split(sep).count()
 }

@@ -830,7 +830,12 @@ fn check_type(
     // A composite value may not have more components than its type defines.
     let info = ty.info;
     let defined = info.map_or(0, |i| i.components);
-    let given = hl7::count_parts(raw, d.component);
+    // Counted only for a composite (the only types it is checked for).
+    let given = if defined > 1 {
+        hl7::count_parts(raw, d.component)
+    } else {
+        0
+    };
     if defined > 1 && given > defined {
         c.finding(
             loc.clone(),
