@@ -125,6 +125,45 @@ fn worst_error(findings: &[Finding]) -> Option<&Finding> {
         .max_by_key(|f| std::cmp::Reverse(f.side))
 }
 
+/// Rows for the findings on fields in neither message (a required field
+/// missing): one per field, its outcome decided by its worst error.
+fn missing_rows<'a>(
+    source_findings: Findings<'a>,
+    target_findings: Findings<'a>,
+    out: &mut Vec<FieldResult>,
+) {
+    let mut rest: Vec<(FieldKey, SmallVec<[&Finding; 2]>)> = source_findings
+        .by_field
+        .into_iter()
+        .chain(target_findings.by_field)
+        .collect();
+    rest.sort_by_key(|(k, list)| (list.first().map(|f| f.side), *k));
+    let mut missing: FxHashMap<FieldKey, usize> = FxHashMap::default();
+    for (k, list) in rest {
+        let index = *missing.entry(k).or_insert_with(|| {
+            let p = Path::field_of(k.0, k.1 as usize, k.2);
+            out.push(FieldResult {
+                name: names::name_of(&p),
+                source: None,
+                mapped: None,
+                outcome: Outcome::Accepted,
+                effects: Vec::new(),
+                findings: Vec::new(),
+                source_range: None,
+                expected: None,
+                differs_from_expected: false,
+                path: p,
+            });
+            out.len() - 1
+        });
+        let row = &mut out[index];
+        row.findings.extend(list.into_iter().cloned());
+        if let Some(f) = worst_error(&row.findings) {
+            row.outcome = rejected(f, &row.findings, Vec::new());
+        }
+    }
+}
+
 /// Where a populated source field went.
 struct Fate {
     /// Field-level destinations in the mapped message.
@@ -165,6 +204,31 @@ impl Names {
 struct EffectIndex(Vec<SmallVec<[(usize, usize); 1]>>);
 
 impl EffectIndex {
+    /// Effects by the fields they read (per source segment) and by the
+    /// field they write (per mapped segment): most segments have none, and
+    /// those rows cost no lookup.
+    fn of(source: &Message, mapped: &mapping::Mapped, view: &View) -> (EffectIndex, EffectIndex) {
+        let source_places = source.positions();
+        let mut by_source = EffectIndex::new(source.segments.len());
+        let mut by_target = EffectIndex::new(mapped.message.segments.len());
+        for (i, e) in mapped.effects.iter().enumerate() {
+            for p in &e.sources {
+                let at = (p.segment, p.segment_number.unwrap_or(1));
+                if let Some(&si) = source_places.get(&at) {
+                    by_source.add(si, p.field_number, i);
+                }
+            }
+            // A removal's target is the source field it removed: looked up
+            // only where the mapped message has the same segment occurrence.
+            let t = &e.target;
+            let at = (t.segment, t.segment_number.unwrap_or(1));
+            if let Some(&ti) = view.target_places.0.get(&at) {
+                by_target.add(ti, t.field_number, i);
+            }
+        }
+        (by_source, by_target)
+    }
+
     fn new(segments: usize) -> EffectIndex {
         EffectIndex(vec![SmallVec::new(); segments])
     }
@@ -241,25 +305,7 @@ pub fn account(
     receiver: &CheckResult,
 ) -> Vec<FieldResult> {
     let target = &mapped.message;
-    let mut source_to_target = vec![None; source.segments.len()];
-    for (ti, o) in mapped.origin.iter().enumerate() {
-        if let Some(si) = o
-            && let Some(slot) = source_to_target.get_mut(*si)
-        {
-            *slot = Some(ti);
-        }
-    }
-    let target_occurrence = target.occurrences();
-    let source_occurrence = source.occurrences();
-    let view = View {
-        source,
-        source_occurrence,
-        target_places: Places::of(target),
-        source_to_target,
-        target_occurrence,
-        target_names: target.segments.iter().map(|s| s.name).collect(),
-        origin: &mapped.origin,
-    };
+    let view = View::of(source, mapped);
     let mut source_findings = Findings::default();
     source_findings.add(&sender.findings);
     source_findings.add(&mapped.findings);
@@ -271,29 +317,7 @@ pub fn account(
         .map(|i| (field_key(&i.path), i.reason.as_str()))
         .collect();
 
-    // Effects by the fields they read and by the field they write, per
-    // segment of the message they are about: most segments have none, and
-    // those rows cost no lookup.
-    let source_places = source.positions();
-    let mut by_source = EffectIndex::new(source.segments.len());
-    let mut by_target = EffectIndex::new(target.segments.len());
-    for (i, e) in mapped.effects.iter().enumerate() {
-        for p in &e.sources {
-            if let Some(&si) = source_places.get(&(p.segment, p.segment_number.unwrap_or(1))) {
-                by_source.add(si, p.field_number, i);
-            }
-        }
-        // A removal's target is the source field it removed: looked up only
-        // where the mapped message has the same segment occurrence.
-        let t = &e.target;
-        if let Some(&ti) = view
-            .target_places
-            .0
-            .get(&(t.segment, t.segment_number.unwrap_or(1)))
-        {
-            by_target.add(ti, t.field_number, i);
-        }
-    }
+    let (by_source, by_target) = EffectIndex::of(source, mapped, &view);
 
     let source_fields = source.populated_fields();
     let mut names = Names::default();
@@ -419,37 +443,7 @@ pub fn account(
         });
     }
 
-    // Findings on fields in neither message (a required field missing).
-    let mut rest: Vec<(FieldKey, SmallVec<[&Finding; 2]>)> = source_findings
-        .by_field
-        .into_iter()
-        .chain(target_findings.by_field)
-        .collect();
-    rest.sort_by_key(|(k, list)| (list.first().map(|f| f.side), *k));
-    let mut missing: FxHashMap<FieldKey, usize> = FxHashMap::default();
-    for (k, list) in rest {
-        let index = *missing.entry(k).or_insert_with(|| {
-            let p = Path::field_of(k.0, k.1 as usize, k.2);
-            out.push(FieldResult {
-                name: names::name_of(&p),
-                source: None,
-                mapped: None,
-                outcome: Outcome::Accepted,
-                effects: Vec::new(),
-                findings: Vec::new(),
-                source_range: None,
-                expected: None,
-                differs_from_expected: false,
-                path: p,
-            });
-            out.len() - 1
-        });
-        let row = &mut out[index];
-        row.findings.extend(list.into_iter().cloned());
-        if let Some(f) = worst_error(&row.findings) {
-            row.outcome = rejected(f, &row.findings, Vec::new());
-        }
-    }
+    missing_rows(source_findings, target_findings, &mut out);
     out
 }
 
@@ -637,7 +631,28 @@ struct View<'a> {
     origin: &'a [Option<usize>],
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    fn of(source: &'a Message, mapped: &'a mapping::Mapped) -> View<'a> {
+        let target = &mapped.message;
+        let mut source_to_target = vec![None; source.segments.len()];
+        for (ti, o) in mapped.origin.iter().enumerate() {
+            if let Some(si) = o
+                && let Some(slot) = source_to_target.get_mut(*si)
+            {
+                *slot = Some(ti);
+            }
+        }
+        View {
+            source,
+            source_occurrence: source.occurrences(),
+            target_places: Places::of(target),
+            source_to_target,
+            target_occurrence: target.occurrences(),
+            target_names: target.segments.iter().map(|s| s.name).collect(),
+            origin: &mapped.origin,
+        }
+    }
+
     /// Whether the mapped segment at index `ti` (occurrence `occ` of its
     /// name) is not the source's segment of the same occurrence (created,
     /// or shifted by created or removed ones).
