@@ -327,8 +327,8 @@ pub fn account(
     for sf in &source_fields {
         let read = by_source.get(sf.segment_index, sf.path.field_number);
         let fate = fate_of(&view, sf, mapped, &read, &by_target);
-        if let Some(ti) = fate.at {
-            claimed.set(ti, fate.dest.as_ref().map_or(0, |d| d.field_number));
+        if let (Some(ti), Some(d)) = (fate.at, &fate.dest) {
+            claimed.set(ti, d.field_number);
         }
         let path = sf.path.clone();
         let k = field_key(&path);

@@ -10,18 +10,18 @@ use crate::workspace::Handoff;
 /// MSA-1 for a set of findings: AR when the message cannot be processed at
 /// all (unsupported type, event, processing id or version), AE for any other
 /// error, AA otherwise.
-pub fn ack_code(findings: &[Finding]) -> &'static str {
-    let errors: Vec<&Finding> = findings
-        .iter()
+pub fn ack_code<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> &'static str {
+    let mut any = false;
+    for f in findings
+        .into_iter()
         .filter(|f| f.severity == Severity::Error)
-        .collect();
-    if errors.iter().any(|f| (200..=203).contains(&f.code)) {
-        "AR"
-    } else if !errors.is_empty() {
-        "AE"
-    } else {
-        "AA"
+    {
+        if (200..=203).contains(&f.code) {
+            return "AR";
+        }
+        any = true;
     }
+    if any { "AE" } else { "AA" }
 }
 
 fn erl(f: &Finding, d: &Delimiters) -> String {

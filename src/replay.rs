@@ -234,16 +234,7 @@ impl Replayed {
     /// MSA-1 of the receipt: what the interface and the receiver found
     /// decide it (the sender's own findings are reported, not acknowledged).
     pub fn ack_code(&self) -> &'static str {
-        let receipt = self.mapped.findings.iter().chain(&self.receiver.findings);
-        let errors = receipt.filter(|f| f.severity == Severity::Error);
-        let mut any = false;
-        for f in errors {
-            if (200..=203).contains(&f.code) {
-                return "AR";
-            }
-            any = true;
-        }
-        if any { "AE" } else { "AA" }
+        ack::ack_code(self.mapped.findings.iter().chain(&self.receiver.findings))
     }
 }
 

@@ -627,26 +627,7 @@ pub fn parse_one_noting(text: &str) -> Result<(Message, Vec<ParseProblem>), Vec<
 /// (`a^^b` → `a`, ``, `b`).
 pub fn part(raw: &str, sep: char, number: u32) -> &str {
     let skip = (number as usize).saturating_sub(1);
-    if sep.is_ascii() {
-        // Delimiters are ASCII in practice: split on the byte (a char
-        // search encodes and matches UTF-8 for every part).
-        let sep = sep as u8;
-        let b = raw.as_bytes();
-        let mut start = 0;
-        for _ in 0..skip {
-            match b[start..].iter().position(|&c| c == sep) {
-                Some(i) => start += i + 1,
-                None => return "",
-            }
-        }
-        let end = b[start..]
-            .iter()
-            .position(|&c| c == sep)
-            .map_or(b.len(), |i| start + i);
-        // Both ends stand next to an ASCII byte or at an end: char boundaries.
-        return raw.get(start..end).unwrap_or("");
-    }
-    raw.split(sep).nth(skip).unwrap_or("")
+    split_parts(raw, Some(sep)).nth(skip).unwrap_or("")
 }
 
 /// The parts of `raw` split on `sep` (by byte when `sep` is ASCII), empty

@@ -553,21 +553,20 @@ impl std::fmt::Display for Label<'_> {
 /// The data type a value is checked as: the profile's, else for OBX-5 the
 /// type OBX-2 names (HL7 v2 "varies"), else the standard's; with what
 /// checking that type needs. Borrowed: no string is made per field.
-fn effective_type<'a>(
-    spec: &Spec<'a>,
-    seg: &'a hl7::Segment,
-    d: &hl7::Delimiters,
-) -> (&'a str, Option<&'a TypeInfo>) {
-    let dict = names::dictionary();
+fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> Type<'a> {
+    let named = |name: &'a str| Type {
+        name,
+        info: names::dictionary().type_info(name),
+    };
     if let Some(t) = spec.data_type.or_else(|| dynamic_type(&spec.path, seg, d)) {
-        return (t, dict.type_info(t));
+        return named(t);
     }
     match spec.def {
-        Some(def) => (def.data_type.as_str(), def.info.as_ref()),
-        None => {
-            let t = standard_type(&spec.path).unwrap_or_default();
-            (t, dict.type_info(t))
-        }
+        Some(def) => Type {
+            name: def.data_type.as_str(),
+            info: def.info.as_ref(),
+        },
+        None => named(standard_type(&spec.path).unwrap_or_default()),
     }
 }
 
@@ -658,7 +657,7 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
     if raw == "\"\"" {
         return; // explicit null
     }
-    let (data_type, info) = effective_type(spec, seg, &d);
+    let ty = effective_type(spec, seg, &d);
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
     // Repetitions counted, then walked: no list is made per field.
     let rep_count = if whole_field {
@@ -723,10 +722,6 @@ fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
                 );
             }
         }
-        let ty = Type {
-            name: data_type,
-            info,
-        };
         check_type(c, &loc, &label, rep, ty, spec.table, require_offset);
     }
 }
