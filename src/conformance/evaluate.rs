@@ -454,11 +454,7 @@ impl<'a> Eval<'a, '_> {
                 at_least_once,
                 not_present,
             } => each(path, *at_least_once, *not_present, &|v| {
-                if *ignore_case {
-                    v.eq_ignore_ascii_case(text)
-                } else {
-                    v == text
-                }
+                same_text(v, text, *ignore_case)
             }),
             Expr::StringList {
                 path,
@@ -467,13 +463,7 @@ impl<'a> Eval<'a, '_> {
                 at_least_once,
                 not_present,
             } => each(path, *at_least_once, *not_present, &|v| {
-                values.iter().any(|c| {
-                    if *ignore_case {
-                        v.eq_ignore_ascii_case(c)
-                    } else {
-                        v == c
-                    }
-                })
+                values.iter().any(|c| same_text(v, c, *ignore_case))
             }),
             Expr::Format {
                 path,
@@ -768,5 +758,14 @@ pub(super) fn compare(a: &str, b: &str, op: &str) -> bool {
         ("LE", Some(o)) => o != Greater,
         ("GE", Some(o)) => o != Less,
         _ => false,
+    }
+}
+
+/// Whether a value is the given text, ignoring ASCII case when asked.
+fn same_text(v: &str, text: &str, ignore_case: bool) -> bool {
+    if ignore_case {
+        v.eq_ignore_ascii_case(text)
+    } else {
+        v == text
     }
 }
