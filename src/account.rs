@@ -15,6 +15,7 @@ use crate::hl7::{Message, Path, SegName, names};
 use crate::mapping::{self, Action, Effect};
 use crate::profile::CheckResult;
 use crate::replay::{FieldResult, Outcome};
+use crate::scenario::OutcomeKind;
 
 /// A field of one segment occurrence: segment, occurrence, field number.
 type FieldKey = (SegName, u32, usize);
@@ -33,10 +34,10 @@ impl Places {
 
     /// The raw field at a field key, shared, with its segment's index;
     /// `None` when absent or empty.
-    fn field(&self, m: &Message, k: FieldKey) -> Option<(usize, Arc<str>)> {
+    fn field<'m>(&self, m: &'m Message, k: FieldKey) -> Option<(usize, &'m Arc<str>)> {
         let i = *self.0.get(&(k.0, k.1))?;
         let f = m.segments[i].fields.get(k.2.checked_sub(1)?)?;
-        (!f.raw.is_empty()).then(|| (i, f.raw.clone()))
+        (!f.raw.is_empty()).then_some((i, &f.raw))
     }
 }
 
@@ -119,10 +120,17 @@ fn rejected(f: &Finding, findings: &[Finding], mut rules: Vec<String>) -> Outcom
 /// The most serious error among a row's findings (errors decide; warnings
 /// ride along on the row without changing its outcome).
 fn worst_error(findings: &[Finding]) -> Option<&Finding> {
+    worst_error_at(findings).map(|i| &findings[i])
+}
+
+/// [`worst_error`]'s index among the findings.
+fn worst_error_at(findings: &[Finding]) -> Option<usize> {
     findings
         .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .max_by_key(|f| std::cmp::Reverse(f.side))
+        .enumerate()
+        .filter(|(_, f)| f.severity == Severity::Error)
+        .max_by_key(|(_, f)| std::cmp::Reverse(f.side))
+        .map(|(i, _)| i)
 }
 
 /// Rows for the findings on fields in neither message (a required field
@@ -130,14 +138,18 @@ fn worst_error(findings: &[Finding]) -> Option<&Finding> {
 fn missing_rows<'a>(
     source_findings: Findings<'a>,
     target_findings: Findings<'a>,
-    out: &mut Vec<FieldResult>,
+    sink: &mut impl FnMut(Row<'_>),
 ) {
     let mut rest: Vec<(FieldKey, SmallVec<[&Finding; 2]>)> = source_findings
         .by_field
         .into_iter()
         .chain(target_findings.by_field)
         .collect();
+    if rest.is_empty() {
+        return;
+    }
     rest.sort_by_key(|(k, list)| (list.first().map(|f| f.side), *k));
+    let mut out: Vec<FieldResult> = Vec::new();
     let mut missing: FxHashMap<FieldKey, usize> = FxHashMap::default();
     for (k, list) in rest {
         let index = *missing.entry(k).or_insert_with(|| {
@@ -162,15 +174,164 @@ fn missing_rows<'a>(
             row.outcome = rejected(f, &row.findings, Vec::new());
         }
     }
+    for r in out {
+        sink(Row::Built(r));
+    }
 }
 
 /// Where a populated source field went.
-struct Fate {
+struct Fate<'m> {
     /// Field-level destinations in the mapped message.
     dest: Option<Path>,
     /// The index of the destination's segment in the mapped message.
     at: Option<usize>,
-    mapped: Option<Arc<str>>,
+    mapped: Option<&'m Arc<str>>,
+}
+
+/// What decided a row's outcome, held by reference: the outcome's texts
+/// (rule names, old and new values, reasons) are written only when a
+/// whole row is asked for ([`Row::into_result`]), not when rows are counted.
+enum Decision<'a> {
+    Accepted,
+    /// The row's worst error: its index among the row's findings.
+    Rejected(usize),
+    Dropped {
+        rule: Option<&'a str>,
+        reason: DropReason<'a>,
+    },
+    Transformed {
+        from: &'a str,
+        to: &'a str,
+        target: Path,
+    },
+}
+
+/// Why a row was dropped.
+enum DropReason<'a> {
+    /// The reason given (by the rule, or by the receiver that ignores it).
+    Given(&'a str),
+    /// A removal with no reason given.
+    ByRule,
+    /// Moved by a rule, and not in the mapped message.
+    MovedAway,
+    /// No rule carries the field and it is not in the mapped message.
+    NoRule,
+}
+
+impl Decision<'_> {
+    fn kind(&self) -> OutcomeKind {
+        match self {
+            Decision::Accepted => OutcomeKind::Accepted,
+            Decision::Rejected(_) => OutcomeKind::Rejected,
+            Decision::Dropped { .. } => OutcomeKind::Dropped,
+            Decision::Transformed { .. } => OutcomeKind::Transformed,
+        }
+    }
+
+    fn into_outcome(self, findings: &[Finding], effects: &[&Effect]) -> Outcome {
+        let rules = || dedup_rules(effects.iter().copied());
+        match self {
+            Decision::Accepted => Outcome::Accepted,
+            Decision::Rejected(i) => rejected(&findings[i], findings, rules()),
+            Decision::Dropped { rule, reason } => Outcome::Dropped {
+                reason: match reason {
+                    DropReason::Given(r) => r.to_string(),
+                    DropReason::ByRule => format!("dropped by rule {}", rule.unwrap_or_default()),
+                    DropReason::MovedAway => format!(
+                        "moved away by rule {} and not present in the mapped message",
+                        rule.unwrap_or_default()
+                    ),
+                    DropReason::NoRule => {
+                        "no rule carries this field to the receiver; it is not in the mapped message"
+                            .to_string()
+                    }
+                },
+                rule: rule.map(str::to_string),
+            },
+            Decision::Transformed { from, to, target } => {
+                let rules = rules();
+                Outcome::Transformed {
+                    rule: rules.first().cloned().unwrap_or_default(),
+                    rules,
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    target,
+                }
+            }
+        }
+    }
+}
+
+/// A row of the account as it is decided, its values and effects held by
+/// reference: counted as it is, or written out as a [`FieldResult`].
+pub struct Draft<'a> {
+    path: Path,
+    source: Option<(&'a Arc<str>, Option<std::ops::Range<usize>>)>,
+    mapped: Option<&'a Arc<str>>,
+    /// Indexes into `all_effects`, in the order the row lists them.
+    effects: SmallVec<[usize; 2]>,
+    all_effects: &'a [Effect],
+    findings: Vec<Finding>,
+    decision: Decision<'a>,
+}
+
+/// A row of the account: a draft, or (for the rare rows built whole: a
+/// repetition's, a field in neither message) the finished row.
+pub enum Row<'a> {
+    Draft(Draft<'a>),
+    Built(FieldResult),
+}
+
+impl Row<'_> {
+    /// The row's field-level path.
+    pub fn path(&self) -> &Path {
+        match self {
+            Row::Draft(d) => &d.path,
+            Row::Built(r) => &r.path,
+        }
+    }
+
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Row::Draft(d) => d.decision.kind(),
+            Row::Built(r) => r.outcome.kind(),
+        }
+    }
+
+    /// Every finding on the row, from any side.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Row::Draft(d) => &d.findings,
+            Row::Built(r) => &r.findings,
+        }
+    }
+
+    /// The row written out.
+    fn into_result(self, names: &mut Names) -> FieldResult {
+        let d = match self {
+            Row::Built(r) => return r,
+            Row::Draft(d) => d,
+        };
+        let effects: SmallVec<[&Effect; 2]> =
+            d.effects.iter().map(|&i| &d.all_effects[i]).collect();
+        let outcome = d.decision.into_outcome(&d.findings, &effects);
+        let (source, source_range) = match d.source {
+            Some((s, r)) => (Some(s.clone()), r),
+            None => (None, None),
+        };
+        FieldResult {
+            name: names.of(&d.path),
+            source,
+            mapped: d.mapped.cloned(),
+            outcome,
+            effects: effects.into_iter().cloned().collect(),
+            findings: d.findings,
+            source_range,
+            expected: None,
+            differs_from_expected: false,
+            path: d.path,
+        }
+    }
 }
 
 /// Field names, the standard's fields of the last segment id kept: rows
@@ -304,6 +465,23 @@ pub fn account(
     sender: &CheckResult,
     receiver: &CheckResult,
 ) -> Vec<FieldResult> {
+    let mut out = Vec::with_capacity(source.segments.len() * 8);
+    let mut names = Names::default();
+    account_rows(source, mapped, sender, receiver, |row| {
+        out.push(row.into_result(&mut names))
+    });
+    out
+}
+
+/// The account's rows, in the account's order, handed to `sink` as they are
+/// decided: a caller that counts them writes none out.
+pub fn account_rows(
+    source: &Message,
+    mapped: &mapping::Mapped,
+    sender: &CheckResult,
+    receiver: &CheckResult,
+    mut sink: impl FnMut(Row<'_>),
+) {
     let target = &mapped.message;
     let view = View::of(source, mapped);
     let mut source_findings = Findings::default();
@@ -318,26 +496,21 @@ pub fn account(
         .collect();
 
     let (by_source, by_target) = EffectIndex::of(source, mapped, &view);
+    let effect = |i: usize| &mapped.effects[i];
 
     let source_fields = source.populated_fields();
-    let mut names = Names::default();
-    let mut out = Vec::with_capacity(source_fields.len() + 8);
     // Mapped fields that a source row reports as where its value went.
     let mut claimed = Claimed::new(target);
     for sf in &source_fields {
-        let read = by_source.get(sf.segment_index, sf.path.field_number);
-        let fate = fate_of(&view, sf, mapped, &read, &by_target);
-        if let (Some(ti), Some(d)) = (fate.at, &fate.dest) {
-            claimed.set(ti, d.field_number);
-        }
-        let path = sf.path.clone();
-        let k = field_key(&path);
+        let mut effect_ids = by_source.get(sf.segment_index, sf.path.field_number);
+        let fate = fate_of(&view, sf, mapped, &effect_ids, &by_target);
+        let k = field_key(&sf.path);
         let mut findings = Vec::new();
         source_findings.take(k, &mut findings);
-        let mut effect_ids: Vec<usize> = read.to_vec();
         if let Some(d) = &fate.dest {
             target_findings.take(field_key(d), &mut findings);
             if let Some(ti) = fate.at {
+                claimed.set(ti, d.field_number);
                 for i in by_target.get(ti, d.field_number) {
                     if !effect_ids.contains(&i) {
                         effect_ids.push(i);
@@ -346,31 +519,36 @@ pub fn account(
             }
         }
         effect_ids.sort_unstable();
-        let effects: Vec<Effect> = effect_ids
-            .iter()
-            .map(|&i| mapped.effects[i].clone())
-            .collect();
+        let effects: SmallVec<[&Effect; 2]> = effect_ids.iter().map(|&i| effect(i)).collect();
         if effects
             .iter()
             .any(|e| e.action.removes() && e.target.repetition_number.is_some())
         {
+            let effects = effects.into_iter().cloned().collect();
             let d = source.delimiters.repetition;
-            out.extend(repetition_rows(sf, &fate, effects, findings, &ignored, d));
+            for r in repetition_rows(sf, &fate, effects, findings, &ignored, d) {
+                sink(Row::Built(r));
+            }
             continue;
         }
-        let outcome = source_outcome(sf.raw, &path, &fate, &effects, &findings, &ignored);
-        out.push(FieldResult {
-            name: names.of(&path),
-            source: Some(sf.shared.clone()),
+        let mapped_raw = fate.mapped.map(|m| &**m);
+        let decision = source_decision(
+            sf.raw,
+            &sf.path,
+            (fate.dest, mapped_raw),
+            &effects,
+            &findings,
+            &ignored,
+        );
+        sink(Row::Draft(Draft {
+            path: sf.path.clone(),
+            source: Some((sf.shared, sf.range.clone())),
             mapped: fate.mapped,
-            outcome,
-            effects,
+            effects: effect_ids,
+            all_effects: &mapped.effects,
             findings,
-            source_range: sf.range.clone(),
-            expected: None,
-            differs_from_expected: false,
-            path,
-        });
+            decision,
+        }));
     }
 
     // Fields a rule filled that were empty in the source: a row each. Most
@@ -386,23 +564,13 @@ pub fn account(
         if claimed.get(ti, n) || view.held_in_source_at(ti, n) {
             continue;
         }
-        let mf = crate::hl7::FieldRef {
-            path: Path::field_of(
-                target.segments[ti].name,
-                view.target_occurrence[ti] as usize,
-                n,
-            ),
-            raw: &field.raw,
-            shared: &field.raw,
-            range: field.range.clone(),
-            segment_index: ti,
-        };
-        let k = field_key(&mf.path);
-        let effects: Vec<Effect> = by_target
-            .get(ti, n)
-            .into_iter()
-            .map(|i| mapped.effects[i].clone())
-            .collect();
+        let path = Path::field_of(
+            target.segments[ti].name,
+            view.target_occurrence[ti] as usize,
+            n,
+        );
+        let k = field_key(&path);
+        let effect_ids = by_target.get(ti, n);
         let mut findings = Vec::new();
         // The sender's findings on the same (empty) source field belong here
         // too: a rule filled what the sender left out.
@@ -410,54 +578,47 @@ pub fn account(
             source_findings.take(k, &mut findings);
         }
         target_findings.take(k, &mut findings);
-        let rules = dedup_rules(effects.iter());
-        let outcome = if let Some(f) = worst_error(&findings) {
-            rejected(f, &findings, rules)
+        let decision = if let Some(i) = worst_error_at(&findings) {
+            Decision::Rejected(i)
         } else if let Some(reason) = ignored.get(&k) {
-            Outcome::Dropped {
+            Decision::Dropped {
                 rule: None,
-                reason: reason.to_string(),
+                reason: DropReason::Given(reason),
             }
-        } else if rules.is_empty() {
-            Outcome::Accepted
+        } else if effect_ids.is_empty() {
+            Decision::Accepted
         } else {
-            Outcome::Transformed {
-                rule: rules[0].clone(),
-                rules,
-                from: String::new(),
-                to: mf.raw.to_string(),
-                target: mf.path.clone(),
+            Decision::Transformed {
+                from: "",
+                to: &field.raw,
+                target: path.clone(),
             }
         };
-        out.push(FieldResult {
-            name: names.of(&mf.path),
+        sink(Row::Draft(Draft {
+            path,
             source: None,
-            mapped: Some(mf.shared.clone()),
-            outcome,
-            effects,
+            mapped: Some(&field.raw),
+            effects: effect_ids,
+            all_effects: &mapped.effects,
             findings,
-            source_range: None,
-            expected: None,
-            differs_from_expected: false,
-            path: mf.path.clone(),
-        });
+            decision,
+        }));
     }
 
-    missing_rows(source_findings, target_findings, &mut out);
-    out
+    missing_rows(source_findings, target_findings, &mut sink);
 }
 
 /// Where a source field's value ended up: in place (in the segment that
 /// started as its source segment), or where the rules that read it wrote it
 /// (a move, a split, a join, or a copy to a field that was empty in the
 /// source), or nowhere.
-fn fate_of(
+fn fate_of<'m>(
     view: &View,
     sf: &crate::hl7::FieldRef,
-    mapped: &mapping::Mapped,
+    mapped: &'m mapping::Mapped,
     read: &[usize],
     by_target: &EffectIndex,
-) -> Fate {
+) -> Fate<'m> {
     let target = &mapped.message;
     let n = sf.path.field_number;
     if let Some(ti) = view.source_to_target[sf.segment_index]
@@ -471,7 +632,7 @@ fn fate_of(
                 n,
             )),
             at: Some(ti),
-            mapped: Some(f.raw.clone()),
+            mapped: Some(&f.raw),
         };
     }
     for &i in read {
@@ -537,7 +698,6 @@ fn repetition_rows(
     };
     let mapped_reps: Vec<&str> = fate
         .mapped
-        .as_deref()
         .map(|m| m.split(sep).collect())
         .unwrap_or_default();
     let mut rows = Vec::new();
@@ -585,21 +745,21 @@ fn repetition_rows(
             a
         };
         let rep_mapped = mapped_reps.get(kept - 1).copied();
-        let rep_fate = Fate {
-            dest: fate.dest.clone(),
-            at: fate.at,
-            mapped: rep_mapped.map(Arc::from),
-        };
-        let others: Vec<Effect> = effects
-            .iter()
-            .filter(|e| !e.action.removes())
-            .cloned()
-            .collect();
-        let outcome = source_outcome(rep, &sf.path, &rep_fate, &others, &mine, ignored);
+        let others: Vec<&Effect> = effects.iter().filter(|e| !e.action.removes()).collect();
+        let outcome = source_decision(
+            rep,
+            &sf.path,
+            (fate.dest.clone(), rep_mapped),
+            &others,
+            &mine,
+            ignored,
+        )
+        .into_outcome(&mine, &others);
+        let others = others.into_iter().cloned().collect();
         rows.push(FieldResult {
             name: names::name_of(&sf.path),
             source: Some(rep.into()),
-            mapped: rep_fate.mapped,
+            mapped: rep_mapped.map(Arc::from),
             outcome,
             effects: others,
             findings: mine,
@@ -685,29 +845,30 @@ impl<'a> View<'a> {
     }
 }
 
-fn source_outcome(
-    raw: &str,
+/// How a populated source field's row is decided, from where its value
+/// went (`dest`, field level, and the value there).
+fn source_decision<'a>(
+    raw: &'a str,
     path: &Path,
-    fate: &Fate,
-    effects: &[Effect],
+    (dest, to): (Option<Path>, Option<&'a str>),
+    effects: &[&'a Effect],
     findings: &[Finding],
-    ignored: &FxHashMap<FieldKey, &str>,
-) -> Outcome {
-    let rules = dedup_rules(effects.iter());
-    if let Some(f) = worst_error(findings) {
-        return rejected(f, findings, rules);
+    ignored: &FxHashMap<FieldKey, &'a str>,
+) -> Decision<'a> {
+    if let Some(i) = worst_error_at(findings) {
+        return Decision::Rejected(i);
     }
-    let Some(dest) = &fate.dest else {
+    let Some(dest) = dest else {
         let drop = effects
             .iter()
             .find(|e| e.action.removes() && e.sources.iter().any(|s| s.same_field(path)));
         if let Some(d) = drop {
-            return Outcome::Dropped {
-                rule: Some(d.rule.to_string()),
-                reason: d
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| format!("dropped by rule {}", d.rule)),
+            return Decision::Dropped {
+                rule: Some(&d.rule),
+                reason: match &d.reason {
+                    Some(r) => DropReason::Given(r),
+                    None => DropReason::ByRule,
+                },
             };
         }
         let moved = effects.iter().find(|e| {
@@ -715,36 +876,29 @@ fn source_outcome(
                 && matches!(e.action, Action::Move | Action::Split | Action::Join)
         });
         return match moved {
-            Some(e) => Outcome::Dropped {
-                rule: Some(e.rule.to_string()),
-                reason: format!(
-                    "moved away by rule {} and not present in the mapped message",
-                    e.rule
-                ),
+            Some(e) => Decision::Dropped {
+                rule: Some(&e.rule),
+                reason: DropReason::MovedAway,
             },
-            None => Outcome::Dropped {
+            None => Decision::Dropped {
                 rule: None,
-                reason:
-                    "no rule carries this field to the receiver; it is not in the mapped message"
-                        .to_string(),
+                reason: DropReason::NoRule,
             },
         };
     };
-    if let Some(reason) = ignored.get(&field_key(dest)) {
-        return Outcome::Dropped {
+    if let Some(reason) = ignored.get(&field_key(&dest)) {
+        return Decision::Dropped {
             rule: None,
-            reason: reason.to_string(),
+            reason: DropReason::Given(reason),
         };
     }
-    let to = fate.mapped.as_deref().unwrap_or_default();
+    let to = to.unwrap_or_default();
     if to != raw || !dest.same_field(path) {
-        return Outcome::Transformed {
-            rule: rules.first().cloned().unwrap_or_default(),
-            rules,
-            from: raw.to_string(),
-            to: to.to_string(),
-            target: dest.clone(),
+        return Decision::Transformed {
+            from: raw,
+            to,
+            target: dest,
         };
     }
-    Outcome::Accepted
+    Decision::Accepted
 }

@@ -219,9 +219,7 @@ pub struct Replayed {
 impl Replayed {
     /// Sender check → mapping → receiver check → account.
     pub fn run(handoff: &Handoff, tables: &Tables, source: &Message) -> Replayed {
-        let sender = profile::check(&handoff.sender, tables, source);
-        let mapped = mapping::apply(&handoff.rules, tables, source);
-        let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
+        let (sender, mapped, receiver) = stages(handoff, tables, source);
         let fields = crate::account::account(source, &mapped, &sender, &receiver);
         Replayed {
             sender,
@@ -230,12 +228,33 @@ impl Replayed {
             fields,
         }
     }
+}
 
-    /// MSA-1 of the receipt: what the interface and the receiver found
-    /// decide it (the sender's own findings are reported, not acknowledged).
-    pub fn ack_code(&self) -> &'static str {
-        ack::ack_code(self.mapped.findings.iter().chain(&self.receiver.findings))
-    }
+/// Sender check → mapping → receiver check.
+fn stages(
+    handoff: &Handoff,
+    tables: &Tables,
+    source: &Message,
+) -> (profile::CheckResult, mapping::Mapped, profile::CheckResult) {
+    let sender = profile::check(&handoff.sender, tables, source);
+    let mapped = mapping::apply(&handoff.rules, tables, source);
+    let receiver = profile::check(&handoff.receiver, tables, &mapped.message);
+    (sender, mapped, receiver)
+}
+
+/// A message replayed exactly as [`Replayed::run`] replays it, for a log's
+/// counts: the account's rows are handed to `row` as they are decided, none
+/// written out. Returns MSA-1 of the receipt (what the interface and the
+/// receiver found decide it; the sender's own findings are not acknowledged).
+pub fn replay_rows(
+    handoff: &Handoff,
+    tables: &Tables,
+    source: &Message,
+    row: impl FnMut(crate::account::Row<'_>),
+) -> &'static str {
+    let (sender, mapped, receiver) = stages(handoff, tables, source);
+    crate::account::account_rows(source, &mapped, &sender, &receiver, row);
+    ack::ack_code(mapped.findings.iter().chain(&receiver.findings))
 }
 
 /// Replays a parsed message through a handoff.

@@ -436,24 +436,33 @@ fn a_log_replay_acknowledges_each_message_as_its_scenario_does() {
             continue;
         };
         let h = ws.handoff(&s.handoff).unwrap();
-        let lean = baton::replay::Replayed::run(h, &ws.tables, source);
-        assert_eq!(lean.ack_code(), whole.replay.ack_code, "{}", s.id);
-        assert_eq!(
-            lean.fields,
-            whole
-                .replay
-                .fields
-                .iter()
-                .map(|f| {
-                    let mut f = f.clone();
-                    f.expected = None;
-                    f.differs_from_expected = false;
-                    f
-                })
-                .collect::<Vec<_>>(),
-            "{}",
-            s.id
-        );
+        // Its rows, as counted: path, outcome and findings of each, in order.
+        let mut lean = Vec::new();
+        let code = baton::replay::replay_rows(h, &ws.tables, source, |row| {
+            lean.push((row.path().clone(), row.kind(), row.findings().to_vec()))
+        });
+        assert_eq!(code, whole.replay.ack_code, "{}", s.id);
+        let rows: Vec<_> = whole
+            .replay
+            .fields
+            .iter()
+            .map(|f| (f.path.clone(), f.outcome.kind(), f.findings.clone()))
+            .collect();
+        assert_eq!(lean, rows, "{}", s.id);
+        // And written out, each row is the scenario's.
+        let run = baton::replay::Replayed::run(h, &ws.tables, source);
+        let written: Vec<_> = whole
+            .replay
+            .fields
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f.expected = None;
+                f.differs_from_expected = false;
+                f
+            })
+            .collect();
+        assert_eq!(run.fields, written, "{}", s.id);
         seen.insert(whole.replay.ack_code.clone());
     }
     assert!(seen.len() >= 3, "AA, AE and AR all covered: {seen:?}");

@@ -485,21 +485,16 @@ fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String
         let r = replay_one(handoff, tables, m);
         return unreadable_summary(example(""), &r);
     };
-    let r = replay::Replayed::run(handoff, tables, &source);
-    let ack = match r.ack_code() {
-        "AA" => 0,
-        "AE" => 1,
-        _ => 2,
-    };
     let mut rows = RowCounts::default();
     let mut findings = Vec::new();
-    for f in &r.fields {
-        let key = (f.path.segment, f.path.field_number);
-        let kind = f.outcome.kind();
+    let code = replay::replay_rows(handoff, tables, &source, |row| {
+        let key = (row.path().segment, row.path().field_number);
+        let kind = row.kind();
+        let row_findings = row.findings();
         let warning = kind != OutcomeKind::Rejected
-            && f.findings.iter().any(|x| x.severity == Severity::Warning);
+            && row_findings.iter().any(|x| x.severity == Severity::Warning);
         rows.add(key, kind, warning);
-        for x in &f.findings {
+        for x in row_findings {
             findings.push((
                 key,
                 FindingKey {
@@ -511,7 +506,12 @@ fn summarize(handoff: &Handoff, tables: &Tables, m: &LogMessage, files: &[String
                 first_quoted(&x.reason),
             ));
         }
-    }
+    });
+    let ack = match code {
+        "AA" => 0,
+        "AE" => 1,
+        _ => 2,
+    };
     Summary {
         example: example(source.control_id()),
         ack,
