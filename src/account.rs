@@ -498,10 +498,10 @@ pub fn account_rows(
     let (by_source, by_target) = EffectIndex::of(source, mapped, &view);
     let effect = |i: usize| &mapped.effects[i];
 
-    let source_fields = source.populated_fields();
     // Mapped fields that a source row reports as where its value went.
     let mut claimed = Claimed::new(target);
-    for sf in &source_fields {
+    for sf in source.populated() {
+        let sf = &sf;
         let mut effect_ids = by_source.get(sf.segment_index, sf.path.field_number);
         let fate = fate_of(&view, sf, mapped, &effect_ids, &by_target);
         let k = field_key(&sf.path);

@@ -40,12 +40,19 @@ pub fn parse_offset(text: &str) -> Result<i32, String> {
     if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("UTC offset `{text}` must be +HHMM or -HHMM"));
     }
-    let h: i32 = digits[..2].parse().map_err(|_| "bad hours".to_string())?;
-    let m: i32 = digits[2..].parse().map_err(|_| "bad minutes".to_string())?;
+    let h = digits_value(&digits.as_bytes()[..2]) as i32;
+    let m = digits_value(&digits.as_bytes()[2..]) as i32;
     if h > 14 || m > 59 {
         return Err(format!("UTC offset `{text}` is out of range"));
     }
     Ok(sign * (h * 60 + m))
+}
+
+/// The value of ASCII digits (checked by the caller), no allocation, no overflow check needed for up to 9.
+fn digits_value(digits: &[u8]) -> u32 {
+    digits
+        .iter()
+        .fold(0, |n, &b| n * 10 + u32::from(b.wrapping_sub(b'0')))
 }
 
 pub fn format_offset(minutes: i32) -> String {
@@ -66,7 +73,7 @@ fn offset_text(minutes: i32, buf: &mut [u8; 5]) -> &str {
 impl Timestamp {
     /// Parses a TS/DTM value. The error says what is wrong, in words.
     pub fn parse(text: &str) -> Result<Timestamp, String> {
-        let (body, offset) = match text.find(['+', '-']) {
+        let (body, offset) = match text.bytes().position(|b| b == b'+' || b == b'-') {
             Some(i) => (&text[..i], Some(parse_offset(&text[i..])?)),
             None => (text, None),
         };
@@ -91,8 +98,9 @@ impl Timestamp {
         if fraction.is_some() && digits.len() != 14 {
             return Err(format!("`{text}`: a fraction needs seconds before it"));
         }
+        // All ASCII digits (checked above), 4 to 14 of them.
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
-            digits.get(r).and_then(|s| s.parse().ok())
+            digits.as_bytes().get(r).map(digits_value)
         };
         let year = num(0..4).unwrap_or(0) as i32;
         let ts = Timestamp {

@@ -265,7 +265,7 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let rest = &bytes[start..];
-        let (content_end, end) = match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        let (content_end, end) = match memchr::memchr2(b'\r', b'\n', rest) {
             Some(i) => {
                 let i = start + i;
                 let end = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
@@ -652,9 +652,7 @@ impl<'a> Iterator for SplitParts<'a> {
         let rest = self.rest?;
         let at = match self.sep {
             None => None,
-            Some(sep) if sep.is_ascii() => {
-                rest.bytes().position(|c| c == sep as u8).map(|i| (i, 1))
-            }
+            Some(sep) if sep.is_ascii() => find_byte(sep as u8, rest.as_bytes()).map(|i| (i, 1)),
             Some(sep) => rest.find(sep).map(|i| (i, sep.len_utf8())),
         };
         match at {
@@ -673,10 +671,27 @@ impl<'a> Iterator for SplitParts<'a> {
 /// How many parts `raw` has when split on `sep` (1 for an empty value).
 pub fn count_parts(raw: &str, sep: char) -> usize {
     if sep.is_ascii() {
-        let sep = sep as u8;
-        return raw.as_bytes().iter().filter(|&&c| c == sep).count() + 1;
+        let (sep, bytes) = (sep as u8, raw.as_bytes());
+        if bytes.len() > SHORT {
+            return memchr::memchr_iter(sep, bytes).count() + 1;
+        }
+        return bytes.iter().filter(|&&c| c == sep).count() + 1;
     }
     raw.split(sep).count()
+}
+
+/// Texts up to this long are searched byte by byte; longer ones (a
+/// segment's line) with `memchr`, whose set-up costs more than it saves on
+/// a short value.
+const SHORT: usize = 32;
+
+/// The first `b` in `bytes`.
+fn find_byte(b: u8, bytes: &[u8]) -> Option<usize> {
+    if bytes.len() > SHORT {
+        memchr::memchr(b, bytes)
+    } else {
+        bytes.iter().position(|&c| c == b)
+    }
 }
 
 /// Reads a repetition / component / subcomponent of a field's raw value.
@@ -1032,21 +1047,25 @@ impl Message {
 
     /// Every populated field, at field level, in message order.
     pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
-        let mut out = Vec::new();
-        for (segment_index, s, n) in self.segments_with_occurrence() {
-            for (i, f) in s.fields.iter().enumerate() {
-                if !f.raw.is_empty() {
-                    out.push(FieldRef {
-                        path: Path::field_of(s.name, n, i + 1),
+        self.populated().collect()
+    }
+
+    /// [`Message::populated_fields`], one at a time.
+    pub fn populated(&self) -> impl Iterator<Item = FieldRef<'_>> {
+        self.segments_with_occurrence()
+            .flat_map(|(segment_index, s, n)| {
+                s.fields
+                    .iter()
+                    .zip(1..)
+                    .filter(|(f, _)| !f.raw.is_empty())
+                    .map(move |(f, i)| FieldRef {
+                        path: Path::field_of(s.name, n, i),
                         raw: &f.raw,
                         shared: &f.raw,
                         range: f.range.clone(),
                         segment_index,
-                    });
-                }
-            }
-        }
-        out
+                    })
+            })
     }
 
     /// MSH-9 as `TYPE^EVENT` (components 1 and 2).

@@ -7,6 +7,7 @@
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::finding::{self, Finding, Severity};
@@ -37,19 +38,19 @@ struct Checker<'a> {
     out: CheckResult,
     /// Tables already looked up, by id (a rule's table is looked up once
     /// per message, not per value).
-    found: Vec<(String, Option<&'a Table>)>,
+    found: Vec<(&'a str, Option<&'a Table>)>,
 }
 
 impl<'a> Checker<'a> {
     /// The table a rule names: the profile's own, else the workspace's.
-    fn table(&mut self, id: &str) -> Option<&'a Table> {
-        if let Some((_, t)) = self.found.iter().find(|(k, _)| k == id) {
+    fn table(&mut self, id: &'a str) -> Option<&'a Table> {
+        if let Some((_, t)) = self.found.iter().find(|(k, _)| *k == id) {
             return *t;
         }
         let (profile, tables) = (self.profile, self.tables);
         let t = profile.inline_tables.table(id).or_else(|| tables.table(id));
         if self.found.len() < 16 {
-            self.found.push((id.to_string(), t));
+            self.found.push((id, t));
         }
         t
     }
@@ -591,7 +592,7 @@ pub(crate) fn dynamic_type<'a>(
 }
 
 /// Checks one field rule at one occurrence of its segment (at `index` in the message).
-fn check_field(c: &mut Checker, spec: &Spec, occ: usize, index: usize) {
+fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usize) {
     let m = c.msg;
     let d = m.delimiters;
     let seg = &m.segments[index];
@@ -802,35 +803,43 @@ struct Type<'a> {
     info: Option<&'a TypeInfo>,
 }
 
-fn check_type(
-    c: &mut Checker,
+fn check_type<'a>(
+    c: &mut Checker<'a>,
     loc: &Path,
     label: &Label,
     raw: &str,
     ty: Type,
-    table: Option<&str>,
+    table: Option<&'a str>,
     require_offset: bool,
 ) {
     let data_type = ty.name;
     let d = c.msg.delimiters;
-    let dict = names::dictionary();
-    // The first repetition, split into components as they are asked for.
-    let first = hl7::part(raw, d.repetition, 1);
-    let comp = |n: u32| hl7::unescape(hl7::part(first, d.component, n), &d);
+    // `raw` is one repetition (check_field splits them). A composite's
+    // components are split once; a primitive's first "component" is read
+    // up to the first separator.
+    let info = ty.info;
+    let defined = info.map_or(0, |i| i.components);
+    let parts: SmallVec<[&str; 8]> = if defined > 1 {
+        hl7::split_parts(raw, Some(d.component)).collect()
+    } else {
+        SmallVec::new()
+    };
+    let part = |n: u32| -> &str {
+        if defined > 1 {
+            parts.get(n as usize - 1).copied().unwrap_or("")
+        } else {
+            hl7::part(raw, d.component, n)
+        }
+    };
+    let comp = |n: u32| hl7::unescape(part(n), &d);
     let at = |n: u32| Path {
         component_number: Some(n),
         ..loc.clone()
     };
     let value = || hl7::unescape(raw, &d);
-    // A composite value may not have more components than its type defines.
-    let info = ty.info;
-    let defined = info.map_or(0, |i| i.components);
-    // Counted only for a composite (the only types it is checked for).
-    let given = if defined > 1 {
-        hl7::count_parts(raw, d.component)
-    } else {
-        0
-    };
+    // A composite value may not have more components than its type defines
+    // (counted only for a composite, the only types it is checked for).
+    let given = parts.len();
     if defined > 1 && given > defined {
         c.finding(
             loc.clone(),
@@ -960,11 +969,11 @@ fn check_type(
         && loc.component_number.is_none()
     {
         for &n in info.times.iter().filter(|&&n| n as usize <= given) {
-            let Some(def) = dict.component(data_type, n) else {
+            let Some(def) = names::dictionary().component(data_type, n) else {
                 continue;
             };
             let kind = def.data_type.as_str();
-            let part = hl7::part(first, d.component, n);
+            let part = part(n);
             let text = if kind == "TS" {
                 hl7::unescape(hl7::sub_value(part, &d, None, Some(1), Some(1)), &d).into_owned()
             } else {
@@ -980,7 +989,7 @@ fn check_type(
     }
 }
 
-fn check_code(c: &mut Checker, loc: &Path, label: &Label, code: &str, table: &str) {
+fn check_code<'a>(c: &mut Checker<'a>, loc: &Path, label: &Label, code: &str, table: &'a str) {
     let Some(t) = c.table(table) else {
         return;
     };

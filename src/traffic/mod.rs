@@ -201,6 +201,8 @@ struct RowCounts {
     fields: Vec<Vec<([usize; 4], usize)>>,
     /// Field numbers past [`RowCounts::NEAR`] (a profile may name any).
     far: Vec<(Key, [usize; 4], usize)>,
+    /// The index of the segment id counted last.
+    last: Option<usize>,
 }
 
 impl RowCounts {
@@ -219,14 +221,19 @@ impl RowCounts {
             self.far[i].2 += usize::from(warning);
             return;
         }
-        let s = match self.segments.iter().position(|x| *x == segment) {
-            Some(s) => s,
-            None => {
-                self.segments.push(segment);
-                self.fields.push(Vec::new());
-                self.segments.len() - 1
-            }
+        // Rows come segment by segment: the last segment id first.
+        let s = match self.last {
+            Some(s) if self.segments[s] == segment => s,
+            _ => match self.segments.iter().position(|x| *x == segment) {
+                Some(s) => s,
+                None => {
+                    self.segments.push(segment);
+                    self.fields.push(Vec::new());
+                    self.segments.len() - 1
+                }
+            },
         };
+        self.last = Some(s);
         let list = &mut self.fields[s];
         if list.len() <= field {
             list.resize(field + 1, ([0; 4], 0));
