@@ -500,7 +500,21 @@ pub fn account_rows(
 
     // Mapped fields that a source row reports as where its value went.
     let mut claimed = Claimed::new(target);
-    for sf in source.populated() {
+    let populated = source.segments.iter().enumerate().flat_map(|(si, seg)| {
+        let occ = view.source_occurrence[si] as usize;
+        seg.fields
+            .iter()
+            .zip(1..)
+            .filter(|(f, _)| !f.raw.is_empty())
+            .map(move |(f, n)| crate::hl7::FieldRef {
+                path: Path::field_of(seg.name, occ, n),
+                raw: &f.raw,
+                shared: &f.raw,
+                range: f.range.clone(),
+                segment_index: si,
+            })
+    });
+    for sf in populated {
         let sf = &sf;
         let mut effect_ids = by_source.get(sf.segment_index, sf.path.field_number);
         let fate = fate_of(&view, sf, mapped, &effect_ids, &by_target);

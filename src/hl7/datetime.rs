@@ -77,7 +77,8 @@ impl Timestamp {
             Some(i) => (&text[..i], Some(parse_offset(&text[i..])?)),
             None => (text, None),
         };
-        let (digits, fraction) = match body.split_once('.') {
+        let dot = body.bytes().position(|b| b == b'.');
+        let (digits, fraction) = match dot.map(|i| (&body[..i], &body[i + 1..])) {
             Some((d, f)) => {
                 if f.is_empty() || f.len() > 4 || !f.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(format!("fraction of a second `.{f}` must be 1 to 4 digits"));

@@ -15,7 +15,7 @@ pub struct EscapeProblem {
 /// Unknown or unterminated sequences are kept literally. Borrows when there
 /// is nothing to decode.
 pub fn unescape<'a>(raw: &'a str, d: &Delimiters) -> std::borrow::Cow<'a, str> {
-    if !raw.contains(d.escape) {
+    if !super::holds(raw, d.escape) {
         return std::borrow::Cow::Borrowed(raw);
     }
     std::borrow::Cow::Owned(unescape_checked(raw, d).0)

@@ -694,6 +694,16 @@ fn find_byte(b: u8, bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether `raw` holds `c` (by byte when `c` is ASCII: no char searcher
+/// set up for a short value).
+pub(crate) fn holds(raw: &str, c: char) -> bool {
+    if c.is_ascii() {
+        find_byte(c as u8, raw.as_bytes()).is_some()
+    } else {
+        raw.contains(c)
+    }
+}
+
 /// Reads a repetition / component / subcomponent of a field's raw value.
 pub fn sub_value<'a>(
     raw: &'a str,
@@ -1023,11 +1033,22 @@ impl Message {
     /// segments of the same name: `(index, segment, occurrence)`.
     pub fn segments_with_occurrence(&self) -> impl Iterator<Item = (usize, &Segment, usize)> {
         // A map, not a list search: many distinct segment names stay linear.
+        // A run of one segment id (OBX, OBX, …) is counted without it: the
+        // run's count goes back to the map when the id changes.
         let mut counts: rustc_hash::FxHashMap<SegName, usize> = Default::default();
+        let mut run: Option<(SegName, usize)> = None;
         self.segments.iter().enumerate().map(move |(i, s)| {
-            let n = counts.entry(s.name).or_default();
-            *n += 1;
-            (i, s, *n)
+            let n = match run {
+                Some((name, n)) if name == s.name => n + 1,
+                _ => {
+                    if let Some((name, n)) = run {
+                        counts.insert(name, n);
+                    }
+                    counts.get(&s.name).copied().unwrap_or(0) + 1
+                }
+            };
+            run = Some((s.name, n));
+            (i, s, n)
         })
     }
 
