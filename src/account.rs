@@ -404,14 +404,13 @@ impl EffectIndex {
 
     /// The effects on a field, in effect order.
     fn get(&self, segment: usize, field: usize) -> SmallVec<[usize; 2]> {
-        match self.0.get(segment) {
-            Some(l) if !l.is_empty() => l
-                .iter()
-                .filter(|(f, _)| *f == field)
-                .map(|(_, i)| *i)
-                .collect(),
-            _ => SmallVec::new(),
+        let mut out = SmallVec::new();
+        for &(f, i) in self.0.get(segment).map_or(&[][..], |l| l.as_slice()) {
+            if f == field {
+                out.push(i);
+            }
         }
+        out
     }
 }
 
@@ -900,7 +899,9 @@ fn source_decision<'a>(
             },
         };
     };
-    if let Some(reason) = ignored.get(&field_key(&dest)) {
+    if !ignored.is_empty()
+        && let Some(reason) = ignored.get(&field_key(&dest))
+    {
         return Decision::Dropped {
             rule: None,
             reason: DropReason::Given(reason),

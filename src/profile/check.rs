@@ -609,7 +609,8 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
         spec: &spec.path,
         at: &path,
     };
-    let required = match spec.usage {
+    // Evaluated only for an empty value (a condition may read other fields).
+    let required = || match spec.usage {
         Usage::R => true,
         Usage::C => spec
             .when
@@ -619,7 +620,7 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     // A component of a missing field: the field's own rule reports it.
     let field_missing = path.component_number.is_some() && field_raw.is_empty();
     if raw.is_empty() {
-        if required && !field_missing {
+        if !field_missing && required() {
             let why = match (&spec.usage, spec.when) {
                 (Usage::C, Some(w)) => format!(" when {}", w.describe()),
                 _ if spec.standard => " (required by the HL7 standard)".to_string(),
@@ -660,20 +661,15 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     }
     let ty = effective_type(spec, seg, &d);
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
-    // Repetitions counted, then walked: no list is made per field.
-    let rep_count = if whole_field {
+    // Repetitions counted, then walked: no list is made per field. Most
+    // fields do not repeat: one search tells, and the value is walked whole.
+    let repeats = whole_field && hl7::holds(raw, d.repetition);
+    let rep_count = if repeats {
         hl7::count_parts(raw, d.repetition)
     } else {
         1
     };
-    let reps = || {
-        let sep = if whole_field {
-            Some(d.repetition)
-        } else {
-            None
-        };
-        hl7::split_parts(raw, sep)
-    };
+    let reps = || hl7::split_parts(raw, repeats.then_some(d.repetition));
     if let Some(max) = spec.max_repetitions
         && rep_count > max
     {
