@@ -312,3 +312,78 @@ fn run_reports_parse_warnings_and_warnings_apart() {
     assert!(out.contains("escape"), "the inspect warning: {out}");
     assert!(out.contains("warning 103 by mapping"), "{out}");
 }
+
+/// `baton replay` on a log: the handoff guessed from the log's first message
+/// when none is named, the JSON summary, the exit codes (0 clean, 1 something
+/// rejected, 2 the work could not run).
+#[test]
+fn replay_of_a_log_guesses_the_handoff_counts_and_exits_by_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let oru = std::fs::read_to_string(
+        "test-scenarios/lab-orders-results/messages/oru-r01-lipid-results.hl7",
+    )
+    .unwrap();
+    let clean = dir.path().join("clean.hl7");
+    std::fs::write(&clean, format!("{oru}\n{oru}\n")).unwrap();
+    let ws = "test-scenarios/lab-orders-results";
+    let clean_s = clean.to_str().unwrap();
+
+    // Two handoffs and none named: the log's ORU^R01 picks `results`.
+    let o = baton(&["replay", ws, clean_s, "--json", "-"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("using the handoff `results`"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(json["handoff"], "results");
+    assert_eq!(json["messages"], 2);
+    assert_eq!(json["ack"]["AA"], 2);
+
+    // Named: no guess, no note.
+    let o = baton(&["replay", ws, "--handoff", "results", clean_s]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("using the handoff"), "{err}");
+
+    // A message whose units are gone is rejected by the receiver: exit 1.
+    let no_units: String = oru
+        .lines()
+        .map(|l| {
+            if l.starts_with("OBX|1|") {
+                let mut f: Vec<&str> = l.split('|').collect();
+                f[6] = "";
+                f.join("|")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r");
+    let faulty = dir.path().join("faulty.hl7");
+    std::fs::write(&faulty, format!("{oru}\n{no_units}\n")).unwrap();
+    let o = baton(&[
+        "replay",
+        ws,
+        "--handoff",
+        "results",
+        faulty.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+
+    // An unknown handoff, or a log that is not there: exit 2, said why.
+    let o = baton(&["replay", ws, "--handoff", "nope", clean_s]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("no handoff `nope`") && err.contains("results"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.hl7");
+    let o = baton(&[
+        "replay",
+        ws,
+        "--handoff",
+        "results",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+}

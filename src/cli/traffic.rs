@@ -53,10 +53,12 @@ pub fn cmd_replay(a: ReplayArgs) -> Result<u8> {
         Ok(ws) => ws,
         Err(code) => return Ok(code),
     };
-    let guess = a
-        .logs
-        .first()
-        .and_then(|l| traffic::handoff_for_log(&ws, l));
+    // Read from the first log only when the handoff must be guessed.
+    let guess = || {
+        a.logs
+            .first()
+            .and_then(|l| traffic::handoff_for_log(&ws, l))
+    };
     let handoff = match a.handoff {
         Some(id) => match ws.handoff(id) {
             Some(h) => h,
@@ -70,8 +72,7 @@ pub fn cmd_replay(a: ReplayArgs) -> Result<u8> {
             }
         },
         None if ws.handoffs.len() == 1 => &ws.handoffs[0],
-        None if guess.is_some() => {
-            let h = guess.unwrap_or(&ws.handoffs[0]);
+        None if let Some(h) = guess() => {
             eprintln!(
                 "note: using the handoff `{}`, whose message types include the log's first message",
                 h.id
