@@ -481,144 +481,189 @@ pub fn account_rows(
     receiver: &CheckResult,
     mut sink: impl FnMut(Row<'_>),
 ) {
-    let target = &mapped.message;
-    let view = View::of(source, mapped);
-    let mut source_findings = Findings::default();
-    source_findings.add(&sender.findings);
-    source_findings.add(&mapped.findings);
-    let mut target_findings = Findings::default();
-    target_findings.add(&receiver.findings);
-    let ignored: FxHashMap<FieldKey, &str> = receiver
-        .ignored
-        .iter()
-        .map(|i| (field_key(&i.path), i.reason.as_str()))
-        .collect();
+    let mut a = Accounting::new(source, mapped, sender, receiver);
+    a.source_rows(&mut sink);
+    a.filled_rows(&mut sink);
+    missing_rows(a.source_findings, a.target_findings, &mut sink);
+}
 
-    let (by_source, by_target) = EffectIndex::of(source, mapped, &view);
-    let effect = |i: usize| &mapped.effects[i];
+/// What the account reads, indexed once per message.
+struct Accounting<'a> {
+    source: &'a Message,
+    mapped: &'a mapping::Mapped,
+    view: View<'a>,
+    /// The sender's and the mapping's findings, then the receiver's: each
+    /// handed to exactly one row.
+    source_findings: Findings<'a>,
+    target_findings: Findings<'a>,
+    /// Fields the receiver ignores, with why.
+    ignored: FxHashMap<FieldKey, &'a str>,
+    by_source: EffectIndex,
+    by_target: EffectIndex,
+    /// Mapped fields that a source row reports as where its value went.
+    claimed: Claimed,
+}
 
-    // Mapped fields that a source row reports as where its value went.
-    let mut claimed = Claimed::new(target);
-    let populated = source.segments.iter().enumerate().flat_map(|(si, seg)| {
-        let occ = view.source_occurrence[si] as usize;
-        seg.fields
+impl<'a> Accounting<'a> {
+    fn new(
+        source: &'a Message,
+        mapped: &'a mapping::Mapped,
+        sender: &'a CheckResult,
+        receiver: &'a CheckResult,
+    ) -> Accounting<'a> {
+        let view = View::of(source, mapped);
+        let mut source_findings = Findings::default();
+        source_findings.add(&sender.findings);
+        source_findings.add(&mapped.findings);
+        let mut target_findings = Findings::default();
+        target_findings.add(&receiver.findings);
+        let ignored = receiver
+            .ignored
             .iter()
-            .zip(1..)
-            .filter(|(f, _)| !f.raw.is_empty())
-            .map(move |(f, n)| crate::hl7::FieldRef {
-                path: Path::field_of(seg.name, occ, n),
-                raw: &f.raw,
-                shared: &f.raw,
-                range: f.range.clone(),
-                segment_index: si,
-            })
-    });
-    for sf in populated {
-        let sf = &sf;
-        let mut effect_ids = by_source.get(sf.segment_index, sf.path.field_number);
-        let fate = fate_of(&view, sf, mapped, &effect_ids, &by_target);
-        let k = field_key(&sf.path);
-        let mut findings = Vec::new();
-        source_findings.take(k, &mut findings);
-        if let Some(d) = &fate.dest {
-            target_findings.take(field_key(d), &mut findings);
-            if let Some(ti) = fate.at {
-                claimed.set(ti, d.field_number);
-                for i in by_target.get(ti, d.field_number) {
-                    if !effect_ids.contains(&i) {
-                        effect_ids.push(i);
+            .map(|i| (field_key(&i.path), i.reason.as_str()))
+            .collect();
+        let (by_source, by_target) = EffectIndex::of(source, mapped, &view);
+        Accounting {
+            source,
+            mapped,
+            view,
+            source_findings,
+            target_findings,
+            ignored,
+            by_source,
+            by_target,
+            claimed: Claimed::new(&mapped.message),
+        }
+    }
+
+    /// A row per field populated in the source.
+    fn source_rows(&mut self, sink: &mut impl FnMut(Row<'_>)) {
+        let (source, mapped) = (self.source, self.mapped);
+        let occurrences = &self.view.source_occurrence;
+        let populated = source.segments.iter().enumerate().flat_map(|(si, seg)| {
+            let occ = occurrences[si] as usize;
+            seg.fields
+                .iter()
+                .zip(1..)
+                .filter(|(f, _)| !f.raw.is_empty())
+                .map(move |(f, n)| crate::hl7::FieldRef {
+                    path: Path::field_of(seg.name, occ, n),
+                    raw: &f.raw,
+                    shared: &f.raw,
+                    range: f.range.clone(),
+                    segment_index: si,
+                })
+        });
+        for sf in populated {
+            let sf = &sf;
+            let mut effect_ids = self.by_source.get(sf.segment_index, sf.path.field_number);
+            let fate = fate_of(&self.view, sf, mapped, &effect_ids, &self.by_target);
+            let mut findings = Vec::new();
+            self.source_findings
+                .take(field_key(&sf.path), &mut findings);
+            if let Some(d) = &fate.dest {
+                self.target_findings.take(field_key(d), &mut findings);
+                if let Some(ti) = fate.at {
+                    self.claimed.set(ti, d.field_number);
+                    for i in self.by_target.get(ti, d.field_number) {
+                        if !effect_ids.contains(&i) {
+                            effect_ids.push(i);
+                        }
                     }
                 }
             }
-        }
-        effect_ids.sort_unstable();
-        let effects: SmallVec<[&Effect; 2]> = effect_ids.iter().map(|&i| effect(i)).collect();
-        if effects
-            .iter()
-            .any(|e| e.action.removes() && e.target.repetition_number.is_some())
-        {
-            let effects = effects.into_iter().cloned().collect();
-            let d = source.delimiters.repetition;
-            for r in repetition_rows(sf, &fate, effects, findings, &ignored, d) {
-                sink(Row::Built(r));
+            effect_ids.sort_unstable();
+            let effects: SmallVec<[&Effect; 2]> =
+                effect_ids.iter().map(|&i| &mapped.effects[i]).collect();
+            if effects
+                .iter()
+                .any(|e| e.action.removes() && e.target.repetition_number.is_some())
+            {
+                let effects = effects.into_iter().cloned().collect();
+                let d = source.delimiters.repetition;
+                for r in repetition_rows(sf, &fate, effects, findings, &self.ignored, d) {
+                    sink(Row::Built(r));
+                }
+                continue;
             }
-            continue;
+            let mapped_raw = fate.mapped.map(|m| &**m);
+            let decision = source_decision(
+                sf.raw,
+                &sf.path,
+                (fate.dest, mapped_raw),
+                &effects,
+                &findings,
+                &self.ignored,
+            );
+            sink(Row::Draft(Draft {
+                path: sf.path.clone(),
+                source: Some((sf.shared, sf.range.clone())),
+                mapped: fate.mapped,
+                effects: effect_ids,
+                all_effects: &mapped.effects,
+                findings,
+                decision,
+            }));
         }
-        let mapped_raw = fate.mapped.map(|m| &**m);
-        let decision = source_decision(
-            sf.raw,
-            &sf.path,
-            (fate.dest, mapped_raw),
-            &effects,
-            &findings,
-            &ignored,
-        );
-        sink(Row::Draft(Draft {
-            path: sf.path.clone(),
-            source: Some((sf.shared, sf.range.clone())),
-            mapped: fate.mapped,
-            effects: effect_ids,
-            all_effects: &mapped.effects,
-            findings,
-            decision,
-        }));
     }
 
-    // Fields a rule filled that were empty in the source: a row each. Most
-    // mapped fields are a source row's: skipped before a path is made.
-    let populated = target.segments.iter().enumerate().flat_map(|(ti, seg)| {
-        seg.fields
-            .iter()
-            .zip(1..)
-            .filter(|(f, _)| !f.raw.is_empty())
-            .map(move |(f, n)| (ti, n, f))
-    });
-    for (ti, n, field) in populated {
-        if claimed.get(ti, n) || view.held_in_source_at(ti, n) {
-            continue;
-        }
-        let path = Path::field_of(
-            target.segments[ti].name,
-            view.target_occurrence[ti] as usize,
-            n,
-        );
-        let k = field_key(&path);
-        let effect_ids = by_target.get(ti, n);
-        let mut findings = Vec::new();
-        // The sender's findings on the same (empty) source field belong here
-        // too: a rule filled what the sender left out.
-        if !view.source_moved_at(ti, k.1) {
-            source_findings.take(k, &mut findings);
-        }
-        target_findings.take(k, &mut findings);
-        let decision = if let Some(i) = worst_error_at(&findings) {
-            Decision::Rejected(i)
-        } else if let Some(reason) = ignored.get(&k) {
-            Decision::Dropped {
-                rule: None,
-                reason: DropReason::Given(reason),
+    /// A row per field a rule filled that was empty in the source. Most
+    /// mapped fields are a source row's: skipped before a path is made.
+    fn filled_rows(&mut self, sink: &mut impl FnMut(Row<'_>)) {
+        let mapped = self.mapped;
+        let target = &mapped.message;
+        let populated = target.segments.iter().enumerate().flat_map(|(ti, seg)| {
+            seg.fields
+                .iter()
+                .zip(1..)
+                .filter(|(f, _)| !f.raw.is_empty())
+                .map(move |(f, n)| (ti, n, f))
+        });
+        for (ti, n, field) in populated {
+            if self.claimed.get(ti, n) || self.view.held_in_source_at(ti, n) {
+                continue;
             }
-        } else if effect_ids.is_empty() {
-            Decision::Accepted
-        } else {
-            Decision::Transformed {
-                from: "",
-                to: &field.raw,
-                target: path.clone(),
+            let path = Path::field_of(
+                target.segments[ti].name,
+                self.view.target_occurrence[ti] as usize,
+                n,
+            );
+            let k = field_key(&path);
+            let effect_ids = self.by_target.get(ti, n);
+            let mut findings = Vec::new();
+            // The sender's findings on the same (empty) source field belong
+            // here too: a rule filled what the sender left out.
+            if !self.view.source_moved_at(ti, k.1) {
+                self.source_findings.take(k, &mut findings);
             }
-        };
-        sink(Row::Draft(Draft {
-            path,
-            source: None,
-            mapped: Some(&field.raw),
-            effects: effect_ids,
-            all_effects: &mapped.effects,
-            findings,
-            decision,
-        }));
+            self.target_findings.take(k, &mut findings);
+            let decision = if let Some(i) = worst_error_at(&findings) {
+                Decision::Rejected(i)
+            } else if let Some(reason) = self.ignored.get(&k) {
+                Decision::Dropped {
+                    rule: None,
+                    reason: DropReason::Given(reason),
+                }
+            } else if effect_ids.is_empty() {
+                Decision::Accepted
+            } else {
+                Decision::Transformed {
+                    from: "",
+                    to: &field.raw,
+                    target: path.clone(),
+                }
+            };
+            sink(Row::Draft(Draft {
+                path,
+                source: None,
+                mapped: Some(&field.raw),
+                effects: effect_ids,
+                all_effects: &mapped.effects,
+                findings,
+                decision,
+            }));
+        }
     }
-
-    missing_rows(source_findings, target_findings, &mut sink);
 }
 
 /// Where a source field's value ended up: in place (in the segment that
