@@ -464,7 +464,10 @@ pub fn account(
     sender: &CheckResult,
     receiver: &CheckResult,
 ) -> Vec<FieldResult> {
-    let mut out = Vec::with_capacity(source.segments.len() * 8);
+    // A row per populated source field, and a few more: sized once (a
+    // list of rows grown by copying costs more than the rows).
+    let fields: usize = source.segments.iter().map(|s| s.fields.len()).sum();
+    let mut out = Vec::with_capacity(fields + 8);
     let mut names = Names::default();
     account_rows(source, mapped, sender, receiver, |row| {
         out.push(row.into_result(&mut names))
