@@ -117,13 +117,8 @@ fn rejected(f: &Finding, findings: &[Finding], mut rules: Vec<String>) -> Outcom
     }
 }
 
-/// The most serious error among a row's findings (errors decide; warnings
-/// ride along on the row without changing its outcome).
-fn worst_error(findings: &[Finding]) -> Option<&Finding> {
-    worst_error_at(findings).map(|i| &findings[i])
-}
-
-/// [`worst_error`]'s index among the findings.
+/// The index of the most serious error among a row's findings (errors
+/// decide; warnings ride along on the row without changing its outcome).
 fn worst_error_at(findings: &[Finding]) -> Option<usize> {
     findings
         .iter()
@@ -170,8 +165,8 @@ fn missing_rows<'a>(
         });
         let row = &mut out[index];
         row.findings.extend(list.into_iter().cloned());
-        if let Some(f) = worst_error(&row.findings) {
-            row.outcome = rejected(f, &row.findings, Vec::new());
+        if let Some(i) = worst_error_at(&row.findings) {
+            row.outcome = rejected(&row.findings[i], &row.findings, Vec::new());
         }
     }
     for r in out {

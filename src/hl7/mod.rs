@@ -1068,11 +1068,6 @@ impl Message {
 
     /// Every populated field, at field level, in message order.
     pub fn populated_fields(&self) -> Vec<FieldRef<'_>> {
-        self.populated().collect()
-    }
-
-    /// [`Message::populated_fields`], one at a time.
-    pub fn populated(&self) -> impl Iterator<Item = FieldRef<'_>> {
         self.segments_with_occurrence()
             .flat_map(|(segment_index, s, n)| {
                 s.fields
@@ -1087,6 +1082,7 @@ impl Message {
                         segment_index,
                     })
             })
+            .collect()
     }
 
     /// MSH-9 as `TYPE^EVENT` (components 1 and 2).
