@@ -640,7 +640,7 @@ fn load_value_sets(
             Table {
                 id: id.to_string(),
                 name: d.attribute("Name").unwrap_or("").to_string(),
-                codes,
+                codes: codes.into(),
             },
         );
     }

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{LoadError, invalid_at, parse_toml};
@@ -26,7 +27,7 @@ pub struct Table {
     pub id: String,
     #[serde(default)]
     pub name: String,
-    pub codes: BTreeMap<String, String>,
+    pub codes: Codes,
 }
 
 /// A translation map: source code → target code.
@@ -35,7 +36,73 @@ pub struct CodeMap {
     pub id: String,
     #[serde(default)]
     pub name: String,
-    pub codes: BTreeMap<String, String>,
+    pub codes: Codes,
+}
+
+/// A table's or map's codes, read in code order (a `BTreeMap` through
+/// `Deref`), looked up by hash: every coded value of every message is
+/// looked up, and a tree search compares the code with a string per level.
+/// Built whole and never changed, so the two can't disagree.
+#[derive(Clone, Default)]
+pub struct Codes {
+    sorted: BTreeMap<String, String>,
+    hashed: FxHashMap<String, String>,
+}
+
+impl Codes {
+    pub fn contains_key(&self, code: &str) -> bool {
+        self.hashed.contains_key(code)
+    }
+
+    pub fn get(&self, code: &str) -> Option<&String> {
+        self.hashed.get(code)
+    }
+}
+
+impl std::ops::Deref for Codes {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.sorted
+    }
+}
+
+impl From<BTreeMap<String, String>> for Codes {
+    fn from(sorted: BTreeMap<String, String>) -> Codes {
+        let hashed = sorted.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Codes { sorted, hashed }
+    }
+}
+
+impl FromIterator<(String, String)> for Codes {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Codes {
+        Codes::from(iter.into_iter().collect::<BTreeMap<_, _>>())
+    }
+}
+
+impl PartialEq for Codes {
+    fn eq(&self, other: &Codes) -> bool {
+        self.sorted == other.sorted
+    }
+}
+
+impl Eq for Codes {}
+
+impl std::fmt::Debug for Codes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.sorted.fmt(f)
+    }
+}
+
+impl Serialize for Codes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.sorted.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Codes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Codes, D::Error> {
+        BTreeMap::deserialize(d).map(Codes::from)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -1061,9 +1061,16 @@ impl Message {
 
     /// Where each (segment, occurrence) stands in the message.
     pub fn positions(&self) -> rustc_hash::FxHashMap<(SegName, u32), usize> {
-        self.segments_with_occurrence()
-            .map(|(i, s, n)| ((s.name, n as u32), i))
-            .collect()
+        // Sized once: one entry per segment.
+        let mut map = rustc_hash::FxHashMap::with_capacity_and_hasher(
+            self.segments.len(),
+            Default::default(),
+        );
+        map.extend(
+            self.segments_with_occurrence()
+                .map(|(i, s, n)| ((s.name, n as u32), i)),
+        );
+        map
     }
 
     /// Every populated field, at field level, in message order.

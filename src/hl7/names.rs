@@ -28,6 +28,53 @@ pub struct ElementDef {
     /// What checking a value of its (composite) type needs; `None` for a
     /// primitive type.
     pub info: Option<TypeInfo>,
+    /// How a value of its type is checked.
+    pub kind: Kind,
+}
+
+/// How a value of a data type is checked, decided once from the type's
+/// name (a check then matches no type names per value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// NM
+    Number,
+    /// SI
+    SequenceId,
+    /// TS: a DTM in its first component.
+    Ts,
+    Dtm,
+    Dt,
+    Ce,
+    Cwe,
+    Cne,
+    /// ID, IS: a code, looked up when a table is named.
+    Code,
+    Cx,
+    Hd,
+    Ei,
+    /// Any other type: a table, when named, is looked up with the whole value.
+    #[default]
+    Other,
+}
+
+impl Kind {
+    pub fn of(data_type: &str) -> Kind {
+        match data_type {
+            "NM" => Kind::Number,
+            "SI" => Kind::SequenceId,
+            "TS" => Kind::Ts,
+            "DTM" => Kind::Dtm,
+            "DT" => Kind::Dt,
+            "CE" => Kind::Ce,
+            "CWE" => Kind::Cwe,
+            "CNE" => Kind::Cne,
+            "ID" | "IS" => Kind::Code,
+            "CX" => Kind::Cx,
+            "HD" => Kind::Hd,
+            "EI" => Kind::Ei,
+            _ => Kind::Other,
+        }
+    }
 }
 
 /// Element definitions by number (index 0 is number 1), per segment or
@@ -66,6 +113,8 @@ pub struct Dictionary {
     components: Table,
     /// Per composite data type, what its check needs.
     types: rustc_hash::FxHashMap<u64, TypeInfo>,
+    /// Per data type, composite or primitive, how its values are checked.
+    kinds: rustc_hash::FxHashMap<u64, Kind>,
     /// Per message structure (`ORU_R01`), the segments it defines, groups
     /// flattened, in order; a choice (`OBR,RQD`) stands at one place.
     structures: rustc_hash::FxHashMap<String, Vec<Vec<super::SegName>>>,
@@ -113,6 +162,7 @@ fn element(cols: &[&str]) -> ElementDef {
         },
         table: get(8).parse::<u32>().ok().map(|n| format!("HL7{n:04}")),
         info: None,
+        kind: Kind::of(get(4)),
     }
 }
 
@@ -180,6 +230,22 @@ impl Dictionary {
             }
         }
         d.types = types;
+        d.kinds = d
+            .components
+            .keys()
+            .copied()
+            .filter_map(|k| {
+                let name = k.to_le_bytes();
+                let len = name.iter().position(|&b| b == 0).unwrap_or(8);
+                let name = std::str::from_utf8(&name[..len]).ok()?;
+                Some((k, Kind::of(name)))
+            })
+            .chain(
+                PRIMITIVES
+                    .iter()
+                    .filter_map(|p| Some((key(p)?, Kind::of(p)))),
+            )
+            .collect();
         d
     }
 
@@ -314,6 +380,15 @@ impl Dictionary {
                 "{path}: {data_type} has {count} components in HL7 v2.5.1; there is no {what} {n}"
             )),
         }
+    }
+
+    /// A data type by name, with how its values are checked and, for a
+    /// composite, what that check needs; `None` when the standard has no
+    /// such type. One word hashed, no string compared.
+    pub fn data_type(&self, name: &str) -> Option<(Kind, Option<&TypeInfo>)> {
+        let k = key(name)?;
+        let kind = *self.kinds.get(&k)?;
+        Some((kind, self.types.get(&k)))
     }
 
     /// Whether a name is an HL7 v2.5.1 data type (composite or primitive).

@@ -23,7 +23,7 @@ use crate::table::Tables;
 type Index = FxHashMap<SegName, Vec<usize>>;
 
 fn index_of(m: &Message) -> Index {
-    let mut ix: Index = FxHashMap::default();
+    let mut ix: Index = FxHashMap::with_capacity_and_hasher(m.segments.len(), Default::default());
     for (i, s) in m.segments.iter().enumerate() {
         ix.entry(s.name).or_default().push(i);
     }
@@ -45,8 +45,9 @@ struct State<'a> {
     findings: Vec<Finding>,
     /// (rule, occurrence) pairs that changed something.
     applied: FxHashSet<(Arc<str>, usize)>,
-    /// Where each segment stands in the message structure (first place).
-    places: FxHashMap<SegName, usize>,
+    /// Where each segment stands in the message structure (first place):
+    /// worked out when a rule first creates a segment.
+    places: Option<FxHashMap<SegName, usize>>,
     /// Segments created, by (segment, anchor segment, anchor occurrence).
     created: FxHashMap<(SegName, SegName, usize), usize>,
 }
@@ -169,7 +170,10 @@ impl State<'_> {
         } else {
             None
         };
-        let Some(&p_new) = self.places.get(&name) else {
+        let places = self
+            .places
+            .get_or_insert_with(|| structure_places(self.source));
+        let Some(&p_new) = places.get(&name) else {
             // Not in the structure (a Z-segment): after its anchor, else at the end.
             return match anchor_at {
                 Some(p) => skip_same(self, p + 1),
@@ -183,7 +187,7 @@ impl State<'_> {
             if anchor_at.is_some() && s == anchor.0 {
                 break; // the anchor's next group instance
             }
-            if self.places.get(&s).is_some_and(|&p| p > p_new) {
+            if places.get(&s).is_some_and(|&p| p > p_new) {
                 break;
             }
             j += 1;
@@ -195,6 +199,20 @@ impl State<'_> {
         self.effects.push(e);
         self.effect_ids.push(target_id);
     }
+}
+
+/// Where each segment stands in the structure the message's MSH-9 names
+/// (its first place); empty when the standard does not define the structure.
+fn structure_places(source: &Message) -> FxHashMap<SegName, usize> {
+    let mut places = FxHashMap::default();
+    if let Some(structure) = crate::profile::structure_of(source) {
+        for (i, place) in structure.iter().enumerate() {
+            for s in place {
+                places.entry(*s).or_insert(i);
+            }
+        }
+    }
+    places
 }
 
 /// Applies the rules to a source message. Pure: same input, same output.
@@ -218,14 +236,6 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
             (m, vec![0])
         }
     };
-    let mut places = FxHashMap::default();
-    if let Some(structure) = crate::profile::structure_of(source) {
-        for (i, place) in structure.iter().enumerate() {
-            for s in place {
-                places.entry(*s).or_insert(i);
-            }
-        }
-    }
     let mut st = State {
         source,
         source_index: index_of(source),
@@ -237,7 +247,7 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         effect_ids: Vec::new(),
         findings: Vec::new(),
         applied: FxHashSet::default(),
-        places,
+        places: None,
         created: FxHashMap::default(),
     };
     for rule in &rules.rules {
@@ -521,13 +531,14 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
         }
         Some(p) => st.source_raw(p).to_string(),
     };
-    let src_value = hl7::unescape(&src_raw, &sd).into_owned();
+    // Borrowed unless the value holds escapes.
+    let src_value = hl7::unescape(&src_raw, &sd);
     // Re-encode a raw source value for the target's delimiters (usually the same).
-    let carry = |raw: &str| {
+    let carry = |raw: String| {
         if sd == td {
-            raw.to_string()
+            raw
         } else {
-            hl7::escape(&hl7::unescape(raw, &sd), &td)
+            hl7::escape(&hl7::unescape(&raw, &sd), &td)
         }
     };
     let mapping_finding =
@@ -570,7 +581,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
             if rule.action == Action::Move && (to != &sources[0] || rule.each_repetition) {
                 remove_source(st, rule, &sources[0], &picked, &sd, false);
             }
-            write(st, to, carry(&src_raw), src_raw.clone());
+            write(st, to, carry(src_raw.clone()), src_raw.clone());
         }
         Action::Set => {
             let to = &targets[0];
@@ -600,7 +611,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
             }
             let to = &targets[0];
             let map = rule.map.as_deref().and_then(|m| tables.map(m));
-            match map.and_then(|m| m.codes.get(src_value.as_str())) {
+            match map.and_then(|m| m.codes.get(&src_value)) {
                 Some(code) => write(st, to, hl7::escape(code, &td), src_raw.clone()),
                 None => {
                     let map_name = rule.map.clone().unwrap_or_default();
@@ -622,7 +633,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
                                     "`{src_value}` has no translation in map `{map_name}`; passed through unchanged"
                                 ),
                             );
-                            write(st, to, carry(&src_raw), src_raw.clone());
+                            write(st, to, carry(src_raw.clone()), src_raw.clone());
                         }
                         Unmapped::Default => {
                             let d = rule.default.clone().unwrap_or_default();
@@ -636,7 +647,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
             if src_value.is_empty() {
                 return;
             }
-            let mut v = src_value.clone();
+            let mut v = src_value.to_string();
             for step in &rule.steps {
                 match step.run(&v, tables) {
                     Ok(next) => v = next,
@@ -657,10 +668,10 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
                     mapping_finding(st, &sources[0], finding::DATA_TYPE, severity, reason);
                     if severity != Severity::Error {
                         // Left unchanged, and the row cites the rule.
-                        write(st, &targets[0], carry(&src_raw), src_raw.clone());
+                        write(st, &targets[0], carry(src_raw.clone()), src_raw.clone());
                     }
                 }
-                Ok(new_raw) => write(st, &targets[0], carry(&new_raw), src_raw.clone()),
+                Ok(new_raw) => write(st, &targets[0], carry(new_raw), src_raw.clone()),
             }
         }
         Action::Split => {
@@ -673,7 +684,7 @@ fn apply_one(rule: &Rule, tables: &Tables, st: &mut State, anchor: (SegName, usi
                     .collect(),
                 SplitAt::Last => match src_value.rsplit_once(rule.separator.as_str()) {
                     Some((a, b)) => vec![a, b],
-                    None => vec![src_value.as_str()],
+                    None => vec![&*src_value],
                 },
             };
             let keep_source = targets.iter().any(|t| t.same_field(&sources[0]));
@@ -832,9 +843,8 @@ fn normalise_time(
             None
         },
         None,
-    )
-    .to_string();
-    let ts = Timestamp::parse(&ts_text)
+    );
+    let ts = Timestamp::parse(ts_text)
         .map_err(|e| (Severity::Error, format!("cannot normalise the time: {e}")))?;
     // The offset the value is at: written, assumed, or the zone's on that day.
     let from = ts.offset_minutes.or(rule.assume_offset).or_else(|| {

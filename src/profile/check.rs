@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::finding::{self, Finding, Severity};
 use crate::hl7::datetime::Timestamp;
-use crate::hl7::names::{self, ElementDef, TypeInfo};
+use crate::hl7::names::{self, ElementDef, Kind, TypeInfo};
 use crate::hl7::{self, Message, Path, SegName};
 use crate::table::{Table, Tables};
 
@@ -234,8 +234,12 @@ pub(crate) struct Place<'a> {
 fn check_segments<'a>(c: &mut Checker<'a>) -> Vec<Place<'a>> {
     let p = c.profile;
     let structure = structure_of(c.msg);
-    let mut counts: FxHashMap<SegName, usize> = FxHashMap::default();
-    let mut status_of: FxHashMap<SegName, Status<'a>> = FxHashMap::default();
+    // Sized once (no segment names beyond the segments).
+    let n = c.msg.segments.len();
+    let mut counts: FxHashMap<SegName, usize> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
+    let mut status_of: FxHashMap<SegName, Status<'a>> =
+        FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut places = Vec::with_capacity(c.msg.segments.len());
     for s in &c.msg.segments {
         let n = counts.entry(s.name).or_default();
@@ -330,7 +334,8 @@ struct Spec<'a> {
     /// Without a segment occurrence.
     path: Path,
     usage: Usage,
-    data_type: Option<&'a str>,
+    /// The profile's data type, resolved when the profile was indexed.
+    data_type: Option<Type<'a>>,
     max_length: Option<usize>,
     max_length_severity: Option<Severity>,
     max_repetitions: Option<usize>,
@@ -345,13 +350,17 @@ struct Spec<'a> {
 }
 
 impl<'a> Spec<'a> {
-    fn listed(f: &'a FieldSpec, def: Option<&'a ElementDef>) -> Spec<'a> {
+    fn listed(f: &'a FieldSpec, resolved: Resolved, def: Option<&'a ElementDef>) -> Spec<'a> {
         let whole = f.path.component_number.is_none() && f.path.repetition_number.is_none();
         let def = def.filter(|_| whole);
         Spec {
             path: f.path.clone(),
             usage: f.usage,
-            data_type: f.data_type.as_deref(),
+            data_type: f.data_type.as_deref().map(|name| Type {
+                name,
+                kind: resolved.0,
+                info: resolved.1,
+            }),
             max_length: f.max_length,
             max_length_severity: f.max_length_severity,
             // Silent on repetitions: the standard's.
@@ -386,6 +395,12 @@ impl<'a> Spec<'a> {
     }
 }
 
+/// The profile's rules index, as [`check_fields`] reads it.
+struct Indexed<'i> {
+    segments: &'i FxHashMap<SegName, SegmentRules>,
+    types: &'i [Resolved],
+}
+
 /// Field checks, one pass over the segments: every field of every segment
 /// the profile lists or the standard defines, as listed or as the standard says.
 fn check_fields(c: &mut Checker, places: &[Place]) {
@@ -393,6 +408,10 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
     let m = c.msg;
     let dict = names::dictionary();
     let index = p.rule_index.get(&p.fields);
+    let index = Indexed {
+        segments: &index.0,
+        types: &index.1,
+    };
     // The last field the standard requires, per segment the profile does not list.
     let mut last_required: FxHashMap<SegName, usize> = FxHashMap::default();
     for (at, (seg, place)) in m.segments.iter().zip(places).enumerate() {
@@ -403,7 +422,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             Status::Unknown => continue,
         };
         let (fields, parts, required_to): (&[Option<usize>], &[Vec<usize>], usize) =
-            match index.0.get(&seg.name) {
+            match index.segments.get(&seg.name) {
                 Some(r) => (&r.fields, &r.parts, r.last_required),
                 None => {
                     let n = *last_required.entry(seg.name).or_insert_with(|| {
@@ -422,16 +441,12 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 continue;
             }
             let def = standard.get(number - 1).and_then(Option::as_ref);
-            let listed = fields
-                .get(number - 1)
-                .copied()
-                .flatten()
-                .map(|i| &p.fields[i]);
+            let listed = fields.get(number - 1).copied().flatten();
             let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
             // An empty field nothing can require has nothing to check.
             if parts.is_empty() && seg.field_raw(number).is_none_or(str::is_empty) {
                 let may_be_required = match listed {
-                    Some(f) => matches!(f.usage, Usage::R | Usage::C),
+                    Some(i) => matches!(p.fields[i].usage, Usage::R | Usage::C),
                     None => def.is_some_and(|d| d.required),
                 };
                 if !may_be_required {
@@ -439,7 +454,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
                 }
             }
             let spec = match listed {
-                Some(f) => Spec::listed(f, def),
+                Some(i) => Spec::listed(&p.fields[i], index.types[i], def),
                 None => {
                     let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
                     if populated && unlisted != Unlisted::Accept && parts.is_empty() {
@@ -454,7 +469,8 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             };
             check_field(c, &spec, place.occurrence, at);
             for &f in parts {
-                check_field(c, &Spec::listed(&p.fields[f], None), place.occurrence, at);
+                let spec = Spec::listed(&p.fields[f], index.types[f], None);
+                check_field(c, &spec, place.occurrence, at);
             }
         }
     }
@@ -462,8 +478,13 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
 
 /// Per segment name: the field-level rule of each field number (an index
 /// into the profile's fields), the component- or repetition-level rules
-/// under it, and the last field the standard requires.
-pub(crate) struct FieldRules(FxHashMap<SegName, SegmentRules>);
+/// under it, and the last field the standard requires; and each rule's
+/// data type resolved (by the rule's index).
+pub(crate) struct FieldRules(FxHashMap<SegName, SegmentRules>, Vec<Resolved>);
+
+/// A profile rule's data type as the check reads it: how its values are
+/// checked and, for a composite, what that needs.
+type Resolved = (Kind, Option<&'static TypeInfo>);
 
 pub(crate) struct SegmentRules {
     fields: Vec<Option<usize>>,
@@ -501,7 +522,14 @@ impl FieldRules {
                 r.parts[n - 1].push(i);
             }
         }
-        FieldRules(by_segment)
+        let types = specs
+            .iter()
+            .map(|f| match f.data_type.as_deref() {
+                Some(name) => dict.data_type(name).unwrap_or((Kind::of(name), None)),
+                None => (Kind::Other, None),
+            })
+            .collect();
+        FieldRules(by_segment, types)
     }
 }
 
@@ -555,39 +583,39 @@ impl std::fmt::Display for Label<'_> {
 /// type OBX-2 names (HL7 v2 "varies"), else the standard's; with what
 /// checking that type needs. Borrowed: no string is made per field.
 fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> Type<'a> {
-    let named = |name: &'a str| Type {
-        name,
-        info: names::dictionary().type_info(name),
+    let named = |name: &'a str| {
+        let (kind, info) = names::dictionary()
+            .data_type(name)
+            .unwrap_or((Kind::of(name), None));
+        Type { name, kind, info }
     };
-    if let Some(t) = spec.data_type.or_else(|| dynamic_type(&spec.path, seg, d)) {
-        return named(t);
+    if let Some(t) = spec.data_type {
+        return t;
+    }
+    if let Some(t) = dynamic_type(&spec.path, seg, d) {
+        return t;
     }
     match spec.def {
-        Some(def) => Type {
-            name: def.data_type.as_str(),
-            info: def.info.as_ref(),
-        },
+        Some(def) => Type::of_def(def),
         None => named(standard_type(&spec.path).unwrap_or_default()),
     }
 }
 
 /// OBX-5 (and its components) typed by OBX-2 of the same segment.
-pub(crate) fn dynamic_type<'a>(
-    path: &Path,
-    seg: &'a hl7::Segment,
-    d: &hl7::Delimiters,
-) -> Option<&'a str> {
+fn dynamic_type<'a>(path: &Path, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> Option<Type<'a>> {
     if path.segment != "OBX" || path.field_number != 5 || seg.name != "OBX" {
         return None;
     }
     let named = hl7::sub_value(seg.field_raw(2).unwrap_or(""), d, None, Some(1), None);
     let dict = names::dictionary();
-    if named.is_empty() || !dict.is_data_type(named) {
-        return None;
-    }
+    let (kind, info) = dict.data_type(named)?;
     match path.component_number {
-        None => Some(named),
-        Some(c) => dict.component(named, c).map(|x| x.data_type.as_str()),
+        None => Some(Type {
+            name: named,
+            kind,
+            info,
+        }),
+        Some(c) => dict.component(named, c).map(Type::of_def),
     }
 }
 
@@ -754,7 +782,7 @@ fn check_time(
     loc: &Path,
     label: &dyn std::fmt::Display,
     text: &str,
-    data_type: &str,
+    date_only: bool,
     require_offset: bool,
 ) {
     match Timestamp::parse(text) {
@@ -766,7 +794,7 @@ fn check_time(
             None,
         ),
         Ok(ts) => {
-            if data_type == "DT" && ts.has_time() {
+            if date_only && ts.has_time() {
                 c.finding(
                     loc.clone(),
                     finding::DATA_TYPE,
@@ -796,7 +824,18 @@ fn check_time(
 #[derive(Clone, Copy)]
 struct Type<'a> {
     name: &'a str,
+    kind: Kind,
     info: Option<&'a TypeInfo>,
+}
+
+impl<'a> Type<'a> {
+    fn of_def(def: &'a ElementDef) -> Type<'a> {
+        Type {
+            name: def.data_type.as_str(),
+            kind: def.kind,
+            info: def.info.as_ref(),
+        }
+    }
 }
 
 fn check_type<'a>(
@@ -845,8 +884,8 @@ fn check_type<'a>(
             None,
         );
     }
-    match data_type {
-        "NM" => {
+    match ty.kind {
+        Kind::Number => {
             let value = value();
             if !is_number(&value) {
                 c.finding(
@@ -858,7 +897,7 @@ fn check_type<'a>(
                 );
             }
         }
-        "SI" => {
+        Kind::SequenceId => {
             let value = value();
             if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
                 c.finding(
@@ -870,17 +909,22 @@ fn check_type<'a>(
                 );
             }
         }
-        "TS" | "DTM" | "DT" => {
-            let text = if data_type == "TS" { comp(1) } else { value() };
-            check_time(c, loc, label, &text, data_type, require_offset);
+        Kind::Ts | Kind::Dtm | Kind::Dt => {
+            let text = if ty.kind == Kind::Ts {
+                comp(1)
+            } else {
+                value()
+            };
+            check_time(c, loc, label, &text, ty.kind == Kind::Dt, require_offset);
         }
-        "CE" | "CWE" | "CNE" => {
+        Kind::Ce | Kind::Cwe | Kind::Cne => {
+            let cne = ty.kind == Kind::Cne;
             let code = comp(1);
             if code.is_empty() {
                 // The text may be the alternate's, or (CWE/CNE) the original text in .9.
                 let text = [2, 5, 9]
                     .into_iter()
-                    .filter(|&i| i != 9 || data_type != "CE")
+                    .filter(|&i| i != 9 || ty.kind != Kind::Ce)
                     .map(&comp)
                     .find(|t| !t.trim().is_empty())
                     .unwrap_or_default();
@@ -895,7 +939,7 @@ fn check_type<'a>(
                     );
                 } else if !alternate_code.is_empty() {
                     // Coded in the alternate coding system only: nothing to look up in the table.
-                } else if table.is_some() || data_type == "CNE" {
+                } else if table.is_some() || cne {
                     c.finding(
                         at(1),
                         finding::TABLE_VALUE,
@@ -907,19 +951,19 @@ fn check_type<'a>(
                         None,
                     );
                 }
-            } else if data_type == "CNE" && comp(3).is_empty() {
+            } else if cne && comp(3).is_empty() {
                 c.finding(at(3), finding::DATA_TYPE, Severity::Error, format!("{label}: `{code}` has no coding system (CNE.3); free text where a coded value is expected"), None);
             } else if let Some(t) = table {
                 check_code(c, &at(1), label, &code, t);
             }
         }
-        "ID" | "IS" => {
+        Kind::Code => {
             if let Some(t) = table {
                 let code = comp(1);
                 check_code(c, loc, label, &code, t);
             }
         }
-        "CX" => {
+        Kind::Cx => {
             if comp(1).is_empty() {
                 c.finding(
                     at(1),
@@ -930,7 +974,7 @@ fn check_type<'a>(
                 );
             }
         }
-        "HD" => {
+        Kind::Hd => {
             if comp(1).is_empty() && comp(2).is_empty() {
                 c.finding(
                     loc.clone(),
@@ -941,7 +985,7 @@ fn check_type<'a>(
                 );
             }
         }
-        "EI" => {
+        Kind::Ei => {
             if comp(1).is_empty() {
                 c.finding(
                     at(1),
@@ -952,7 +996,7 @@ fn check_type<'a>(
                 );
             }
         }
-        _ => {
+        Kind::Other => {
             if let Some(t) = table {
                 check_code(c, loc, label, &value(), t);
             }
@@ -961,16 +1005,15 @@ fn check_type<'a>(
     // Dates and times inside composite values (XCN-? TS, DR, TQ start…).
     if let Some(info) = info
         && defined > 1
-        && data_type != "TS"
+        && ty.kind != Kind::Ts
         && loc.component_number.is_none()
     {
         for &n in info.times.iter().filter(|&&n| n as usize <= given) {
             let Some(def) = names::dictionary().component(data_type, n) else {
                 continue;
             };
-            let kind = def.data_type.as_str();
             let part = part(n);
-            let text = if kind == "TS" {
+            let text = if def.kind == Kind::Ts {
                 hl7::unescape(hl7::sub_value(part, &d, None, Some(1), Some(1)), &d).into_owned()
             } else {
                 hl7::unescape(part, &d).into_owned()
@@ -979,8 +1022,14 @@ fn check_type<'a>(
                 continue;
             }
             let sub_label = format!("{label}.{n} ({})", def.name);
-            let kind = if kind == "TS" { "DTM" } else { kind };
-            check_time(c, &at(n), &sub_label, &text, kind, require_offset);
+            check_time(
+                c,
+                &at(n),
+                &sub_label,
+                &text,
+                def.kind == Kind::Dt,
+                require_offset,
+            );
         }
     }
 }
@@ -1007,7 +1056,8 @@ fn check_code<'a>(c: &mut Checker<'a>, loc: &Path, label: &Label, code: &str, ta
 
 fn check_context(c: &mut Checker, places: &[Place]) {
     let m = c.msg;
-    let mut first: FxHashMap<SegName, usize> = FxHashMap::default();
+    let mut first: FxHashMap<SegName, usize> =
+        FxHashMap::with_capacity_and_hasher(m.segments.len(), Default::default());
     for (i, s) in m.segments.iter().enumerate() {
         first.entry(s.name).or_insert(i);
     }
