@@ -73,6 +73,78 @@ fn offset_text(minutes: i32, buf: &mut [u8; 5]) -> &str {
 impl Timestamp {
     /// Parses a TS/DTM value. The error says what is wrong, in words.
     pub fn parse(text: &str) -> Result<Timestamp, String> {
+        // Every timestamp of every message is read: a well-formed one in
+        // one pass over its bytes; anything else (and every error) by the
+        // full reading below, which words the problem.
+        match Timestamp::read_well_formed(text) {
+            Some(ts) => Ok(ts),
+            None => Timestamp::parse_worded(text),
+        }
+    }
+
+    /// `YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-HHMM]` with a real date,
+    /// time and offset; `None` for anything else. Whatever it reads,
+    /// [`Timestamp::parse_worded`] reads the same.
+    fn read_well_formed(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !matches!(n, 4 | 6 | 8 | 10 | 12 | 14) {
+            return None;
+        }
+        let mut at = n;
+        let mut fraction = None;
+        if b.get(at) == Some(&b'.') {
+            let f = b[at + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if n != 14 || !(1..=4).contains(&f) {
+                return None;
+            }
+            fraction = Some(text[at + 1..at + 1 + f].to_string());
+            at += 1 + f;
+        }
+        let offset = match b.get(at) {
+            None => None,
+            Some(&sign @ (b'+' | b'-')) => {
+                let o = b.get(at + 1..)?;
+                if o.len() != 4 || !o.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                let (h, m) = (digits_value(&o[..2]) as i32, digits_value(&o[2..]) as i32);
+                if h > 14 || m > 59 {
+                    return None;
+                }
+                Some(if sign == b'-' { -1 } else { 1 } * (h * 60 + m))
+            }
+            Some(_) => return None,
+        };
+        let num = |from: usize| (from + 2 <= n).then(|| digits_value(&b[from..from + 2]));
+        let year = digits_value(&b[..4]) as i32;
+        let (month, day, hour) = (num(4), num(6), num(8));
+        let (minute, second) = (num(10), num(12));
+        if month.is_some_and(|m| !(1..=12).contains(&m))
+            || day.is_some_and(|d| d == 0 || d > days_in_month(year, month.unwrap_or(1)))
+            || hour.is_some_and(|h| h > 23)
+            || minute.is_some_and(|m| m > 59)
+            || second.is_some_and(|s| s > 59)
+        {
+            return None;
+        }
+        Some(Timestamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            fraction,
+            offset_minutes: offset,
+        })
+    }
+
+    /// [`Timestamp::parse`] step by step, each problem in words.
+    fn parse_worded(text: &str) -> Result<Timestamp, String> {
         let (body, offset) = match text.bytes().position(|b| b == b'+' || b == b'-') {
             Some(i) => (&text[..i], Some(parse_offset(&text[i..])?)),
             None => (text, None),
@@ -172,33 +244,38 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Written digit by digit: this runs for every normalised timestamp.
-        let mut buf = [0u8; 32];
-        let mut n = 0;
-        let two = |v: u32, buf: &mut [u8; 32], n: &mut usize| {
-            buf[*n] = b'0' + (v / 10 % 10) as u8;
-            buf[*n + 1] = b'0' + (v % 10) as u8;
-            *n += 2;
+impl Timestamp {
+    /// The value as HL7 writes it (what `Display` shows), built directly:
+    /// this runs for every normalised timestamp.
+    pub fn to_hl7(&self) -> String {
+        let mut out = String::with_capacity(24);
+        let mut two = |v: u32| {
+            out.push(char::from(b'0' + (v / 10 % 10) as u8));
+            out.push(char::from(b'0' + (v % 10) as u8));
         };
         let y = self.year.clamp(0, 9999) as u32;
-        two(y / 100, &mut buf, &mut n);
-        two(y % 100, &mut buf, &mut n);
+        two(y / 100);
+        two(y % 100);
         for part in [self.month, self.day, self.hour, self.minute, self.second]
             .into_iter()
             .map_while(|p| p)
         {
-            two(part, &mut buf, &mut n);
+            two(part);
         }
-        f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or(""))?;
         if let Some(fr) = &self.fraction {
-            write!(f, ".{fr}")?;
+            out.push('.');
+            out.push_str(fr);
         }
         if let Some(o) = self.offset_minutes {
-            f.write_str(offset_text(o, &mut [0; 5]))?;
+            out.push_str(offset_text(o, &mut [0; 5]));
         }
-        Ok(())
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hl7())
     }
 }
 
@@ -273,6 +350,62 @@ mod tests {
         ] {
             assert!(Timestamp::parse(s).is_err(), "{s}");
         }
+    }
+
+    /// The one-pass reading and the worded one agree on every value: the
+    /// well-formed ones and thousands of near misses (digits dropped,
+    /// doubled or replaced, signs, points and letters put anywhere).
+    #[test]
+    fn the_quick_reading_agrees_with_the_worded_one() {
+        let seeds = [
+            "20240229",
+            "20230229",
+            "20241231235959.1234-1400",
+            "20240131123045+0530",
+            "2024013112",
+            "202401311230",
+            "1999",
+            "199912",
+            "20240101000000.5",
+            "20241301",
+            "20240132",
+            "20240101246000",
+            "20240101120000+1500",
+            "20240101120000-0060",
+        ];
+        let alphabet = b"0123456789+-.a ";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut checked = 0;
+        for seed in seeds {
+            for _ in 0..2000 {
+                let mut b = seed.as_bytes().to_vec();
+                for _ in 0..=next(3) {
+                    let at = next(b.len() + 1);
+                    match next(3) {
+                        0 if at < b.len() => {
+                            b.remove(at);
+                        }
+                        1 => b.insert(at, alphabet[next(alphabet.len())]),
+                        _ if at < b.len() => b[at] = alphabet[next(alphabet.len())],
+                        _ => {}
+                    }
+                }
+                let text = String::from_utf8(b).unwrap();
+                let worded = Timestamp::parse_worded(&text);
+                if let Some(quick) = Timestamp::read_well_formed(&text) {
+                    assert_eq!(Ok(quick), worded.clone(), "{text}");
+                    checked += 1;
+                }
+                assert_eq!(Timestamp::parse(&text), worded, "{text}");
+            }
+        }
+        assert!(checked > 1000, "only {checked} read the quick way");
     }
 
     #[test]

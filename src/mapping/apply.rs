@@ -874,7 +874,7 @@ fn normalise_time(
         },
         _ => ts.clone(),
     };
-    let new_ts = normalised.to_string();
+    let new_ts = normalised.to_hl7();
     Ok(if ts_text == src_raw {
         new_ts
     } else {

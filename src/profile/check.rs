@@ -7,7 +7,6 @@
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use smallvec::SmallVec;
 
 use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::finding::{self, Finding, Severity};
@@ -849,23 +848,12 @@ fn check_type<'a>(
 ) {
     let data_type = ty.name;
     let d = c.msg.delimiters;
-    // `raw` is one repetition (check_field splits them). A composite's
-    // components are split once; a primitive's first "component" is read
-    // up to the first separator.
+    // `raw` is one repetition (check_field splits them). A component is
+    // read up to its separator when asked for: most checks read the first
+    // one or two, and counting a composite's separators is one scan.
     let info = ty.info;
     let defined = info.map_or(0, |i| i.components);
-    let parts: SmallVec<[&str; 8]> = if defined > 1 {
-        hl7::split_parts(raw, Some(d.component)).collect()
-    } else {
-        SmallVec::new()
-    };
-    let part = |n: u32| -> &str {
-        if defined > 1 {
-            parts.get(n as usize - 1).copied().unwrap_or("")
-        } else {
-            hl7::part(raw, d.component, n)
-        }
-    };
+    let part = |n: u32| -> &str { hl7::part(raw, d.component, n) };
     let comp = |n: u32| hl7::unescape(part(n), &d);
     let at = |n: u32| Path {
         component_number: Some(n),
@@ -874,7 +862,11 @@ fn check_type<'a>(
     let value = || hl7::unescape(raw, &d);
     // A composite value may not have more components than its type defines
     // (counted only for a composite, the only types it is checked for).
-    let given = parts.len();
+    let given = if defined > 1 {
+        hl7::count_parts(raw, d.component)
+    } else {
+        0
+    };
     if defined > 1 && given > defined {
         c.finding(
             loc.clone(),
