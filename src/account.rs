@@ -264,7 +264,7 @@ pub struct Draft<'a> {
     source: Option<(&'a Arc<str>, Option<std::ops::Range<usize>>)>,
     mapped: Option<&'a Arc<str>>,
     /// Indexes into `all_effects`, in the order the row lists them.
-    effects: SmallVec<[usize; 2]>,
+    effects: Vec<usize>,
     all_effects: &'a [Effect],
     findings: Vec<Finding>,
     decision: Decision<'a>,
@@ -397,15 +397,23 @@ impl EffectIndex {
         }
     }
 
-    /// The effects on a field, in effect order.
-    fn get(&self, segment: usize, field: usize) -> SmallVec<[usize; 2]> {
-        let mut out = SmallVec::new();
-        for &(f, i) in self.0.get(segment).map_or(&[][..], |l| l.as_slice()) {
-            if f == field {
-                out.push(i);
-            }
+    /// The effects on a field, in effect order. A plain list: most fields
+    /// have none, and an empty one is made for nothing.
+    fn get(&self, segment: usize, field: usize) -> Vec<usize> {
+        match self.0.get(segment) {
+            Some(l) if !l.is_empty() => self.each(segment, field).collect(),
+            _ => Vec::new(),
         }
-        out
+    }
+
+    /// [`EffectIndex::get`] without making a list (most callers only look).
+    fn each(&self, segment: usize, field: usize) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .get(segment)
+            .map_or(&[][..], |l| l.as_slice())
+            .iter()
+            .filter(move |(f, _)| *f == field)
+            .map(|&(_, i)| i)
     }
 }
 
@@ -563,7 +571,7 @@ impl<'a> Accounting<'a> {
                 self.target_findings.take(field_key(d), &mut findings);
                 if let Some(ti) = fate.at {
                     self.claimed.set(ti, d.field_number);
-                    for i in self.by_target.get(ti, d.field_number) {
+                    for i in self.by_target.each(ti, d.field_number) {
                         if !effect_ids.contains(&i) {
                             effect_ids.push(i);
                         }
@@ -716,7 +724,7 @@ fn fate_of<'m>(
     if let Some(&ti) = view.target_places.0.get(&(k.0, k.1))
         && view.origin.get(ti).is_some_and(Option::is_none)
     {
-        let carried_from_elsewhere = by_target.get(ti, k.2).iter().any(|&i| {
+        let carried_from_elsewhere = by_target.each(ti, k.2).any(|i| {
             let e = &mapped.effects[i];
             !e.sources.is_empty() && !e.sources.iter().any(|s| s.same_field(&sf.path))
         });
