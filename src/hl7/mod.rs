@@ -675,9 +675,56 @@ pub fn count_parts(raw: &str, sep: char) -> usize {
         if bytes.len() > SHORT {
             return memchr::memchr_iter(sep, bytes).count() + 1;
         }
-        return bytes.iter().filter(|&&c| c == sep).count() + 1;
+        return count_short(sep, bytes) + 1;
     }
     raw.split(sep).count()
+}
+
+/// Eight bytes read as one word (the slice holds at least eight).
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(w)
+}
+
+const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that equals the byte in `pattern`
+/// (repeated in every byte), and of no other byte.
+fn matching_bytes(w: u64, pattern: u64) -> u64 {
+    let x = w ^ pattern;
+    !(((x & LOW_BITS) + LOW_BITS) | x) & HIGH_BITS
+}
+
+/// How many times `b` occurs in a short text, eight bytes at a time.
+fn count_short(b: u8, bytes: &[u8]) -> usize {
+    let pattern = u64::from_ne_bytes([b; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut n = 0;
+    for c in &mut chunks {
+        n += matching_bytes(word(c), pattern).count_ones() as usize;
+    }
+    n + chunks.remainder().iter().filter(|&&c| c == b).count()
+}
+
+/// The first `b` in a short text, eight bytes at a time.
+fn find_short(b: u8, bytes: &[u8]) -> Option<usize> {
+    let pattern = u64::from_ne_bytes([b; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let m = matching_bytes(word(c), pattern);
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b)
+        .map(|i| at + i)
 }
 
 /// Texts up to this long are searched byte by byte; longer ones (a
@@ -690,7 +737,7 @@ fn find_byte(b: u8, bytes: &[u8]) -> Option<usize> {
     if bytes.len() > SHORT {
         memchr::memchr(b, bytes)
     } else {
-        bytes.iter().position(|&c| c == b)
+        find_short(b, bytes)
     }
 }
 
@@ -1171,6 +1218,36 @@ fn reencode(raw: &str, old: &Delimiters, new: &Delimiters) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time search and count agree with a byte loop for
+    /// every length up to past [`SHORT`], every place of the byte, and
+    /// neighbours that differ from it by one bit or by the high bit.
+    #[test]
+    fn short_searches_agree_with_a_byte_loop() {
+        for b in [b'|', b'^', b'~', b'\\', b'&', 0x7f, 0x80, 0xff, 0] {
+            for len in 0..=SHORT + 9 {
+                let fills = [b ^ 1, b ^ 0x80, b.wrapping_add(1), b'A'];
+                for fill in fills {
+                    let none = vec![fill; len];
+                    assert_eq!(find_short(b, &none), None);
+                    assert_eq!(count_short(b, &none), 0);
+                    for at in 0..len {
+                        // One match, then a second one after it.
+                        let mut bytes = none.clone();
+                        for also in [at, at + 3] {
+                            if also >= len {
+                                break;
+                            }
+                            bytes[also] = b;
+                            let count = bytes.iter().filter(|&&c| c == b).count();
+                            assert_eq!(find_short(b, &bytes), Some(at), "{b} {len} {at}");
+                            assert_eq!(count_short(b, &bytes), count, "{b} {len} {at}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     const ORU: &str = "MSH|^~\\&|LAB|HOSP|EHR|HOSP|20240101120000-0500||ORU^R01|MSG1|P|2.5.1\rPID|1||123^^^HOSP^MR~456^^^SSA^SS||Müller^Hans\rOBX|1|NM|GLU^Glucose||5.4|mmol/L|3.9-5.8||||F\rOBX|2|ST|NOTE||a\\T\\b\r";
 

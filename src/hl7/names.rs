@@ -113,8 +113,10 @@ pub struct Dictionary {
     components: Table,
     /// Per composite data type, what its check needs.
     types: rustc_hash::FxHashMap<u64, TypeInfo>,
-    /// Per data type, composite or primitive, how its values are checked.
-    kinds: rustc_hash::FxHashMap<u64, Kind>,
+    /// Per data type, composite or primitive, how its values are checked
+    /// and (for a composite) what that needs: one lookup per value typed
+    /// by another field (OBX-5 by OBX-2).
+    kinds: rustc_hash::FxHashMap<u64, (Kind, Option<TypeInfo>)>,
     /// Per message structure (`ORU_R01`), the segments it defines, groups
     /// flattened, in order; a choice (`OBR,RQD`) stands at one place.
     structures: rustc_hash::FxHashMap<String, Vec<Vec<super::SegName>>>,
@@ -230,22 +232,20 @@ impl Dictionary {
             }
         }
         d.types = types;
-        d.kinds = d
-            .components
-            .keys()
-            .copied()
-            .filter_map(|k| {
-                let name = k.to_le_bytes();
-                let len = name.iter().position(|&b| b == 0).unwrap_or(8);
-                let name = std::str::from_utf8(&name[..len]).ok()?;
-                Some((k, Kind::of(name)))
-            })
-            .chain(
-                PRIMITIVES
-                    .iter()
-                    .filter_map(|p| Some((key(p)?, Kind::of(p)))),
-            )
+        // Primitives first: a name the standard also lists components for
+        // is read as that composite (as `type_info` reads it).
+        d.kinds = PRIMITIVES
+            .iter()
+            .filter_map(|p| Some((key(p)?, (Kind::of(p), None))))
             .collect();
+        for &k in d.components.keys() {
+            let name = k.to_le_bytes();
+            let len = name.iter().position(|&b| b == 0).unwrap_or(8);
+            if let Ok(name) = std::str::from_utf8(&name[..len]) {
+                d.kinds
+                    .insert(k, (Kind::of(name), d.types.get(&k).cloned()));
+            }
+        }
         d
     }
 
@@ -387,8 +387,8 @@ impl Dictionary {
     /// such type. One word hashed, no string compared.
     pub fn data_type(&self, name: &str) -> Option<(Kind, Option<&TypeInfo>)> {
         let k = key(name)?;
-        let kind = *self.kinds.get(&k)?;
-        Some((kind, self.types.get(&k)))
+        let (kind, info) = self.kinds.get(&k)?;
+        Some((*kind, info.as_ref()))
     }
 
     /// Whether a name is an HL7 v2.5.1 data type (composite or primitive).
@@ -445,6 +445,26 @@ pub fn dictionary() -> &'static Dictionary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A type read by name says what `type_info` and `is_data_type` say.
+    #[test]
+    fn data_types_by_name_agree_with_the_definitions() {
+        let d = dictionary();
+        for name in PRIMITIVES
+            .iter()
+            .copied()
+            .chain(["CE", "CWE", "XPN", "TS", "HD", "ZZZ", ""])
+        {
+            match d.data_type(name) {
+                Some((kind, info)) => {
+                    assert!(d.is_data_type(name), "{name}");
+                    assert_eq!(kind, Kind::of(name), "{name}");
+                    assert_eq!(info, d.type_info(name), "{name}");
+                }
+                None => assert!(!d.is_data_type(name), "{name}"),
+            }
+        }
+    }
 
     #[test]
     fn names_the_required_segments() {

@@ -43,7 +43,15 @@ struct Checker<'a> {
 impl<'a> Checker<'a> {
     /// The table a rule names: the profile's own, else the workspace's.
     fn table(&mut self, id: &'a str) -> Option<&'a Table> {
-        if let Some((_, t)) = self.found.iter().find(|(k, _)| *k == id) {
+        // A rule's table id is the profile's own text: found by address
+        // (the same rule asks again), else by its letters.
+        let same = |k: &&str| std::ptr::eq(k.as_ptr(), id.as_ptr()) && k.len() == id.len();
+        if let Some((_, t)) = self
+            .found
+            .iter()
+            .find(|(k, _)| same(k))
+            .or_else(|| self.found.iter().find(|(k, _)| *k == id))
+        {
             return *t;
         }
         let (profile, tables) = (self.profile, self.tables);
