@@ -248,10 +248,12 @@ impl Timestamp {
     /// The value as HL7 writes it (what `Display` shows), built directly:
     /// this runs for every normalised timestamp.
     pub fn to_hl7(&self) -> String {
-        let mut out = String::with_capacity(24);
+        let mut buf = [0u8; 14];
+        let mut n = 0;
         let mut two = |v: u32| {
-            out.push(char::from(b'0' + (v / 10 % 10) as u8));
-            out.push(char::from(b'0' + (v % 10) as u8));
+            buf[n] = b'0' + (v / 10 % 10) as u8;
+            buf[n + 1] = b'0' + (v % 10) as u8;
+            n += 2;
         };
         let y = self.year.clamp(0, 9999) as u32;
         two(y / 100);
@@ -262,6 +264,8 @@ impl Timestamp {
         {
             two(part);
         }
+        let mut out = String::with_capacity(24);
+        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         if let Some(fr) = &self.fraction {
             out.push('.');
             out.push_str(fr);

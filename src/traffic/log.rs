@@ -236,9 +236,12 @@ impl<R: BufRead> LogReader<R> {
                     Some((0, cut, total))
                 });
             }
-            let stop = buf
-                .iter()
-                .position(|&b| matches!(b, b'\r' | b'\n' | 0x0b | 0x1c));
+            // The first line end or framing byte: three searched together,
+            // the fourth (MLLP's start byte) only before the first of them.
+            let stop = {
+                let end = memchr::memchr3(b'\r', b'\n', 0x1c, buf);
+                memchr::memchr(0x0b, &buf[..end.unwrap_or(buf.len())]).or(end)
+            };
             let take = stop.unwrap_or(buf.len());
             let room = self.max_message.saturating_sub(self.line_buf.len());
             if take > room {
