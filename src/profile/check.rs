@@ -727,35 +727,54 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     let require_offset = spec
         .require_offset
         .unwrap_or(c.profile.timestamps_require_offset);
+    let value = Value {
+        label: &label,
+        ty,
+        require_offset,
+    };
+    if !repeats {
+        // One value, neither empty nor null (both returned above).
+        check_value(c, spec, &path, raw, &value);
+        return;
+    }
     for (i, rep) in reps().enumerate() {
         if rep.is_empty() || rep == "\"\"" {
             continue;
         }
-        let loc = if rep_count > 1 {
-            Path {
-                repetition_number: Some(i as u32 + 1),
-                ..path.clone()
-            }
-        } else {
-            path.clone()
+        let loc = Path {
+            repetition_number: Some(i as u32 + 1),
+            ..path.clone()
         };
-        if let Some(max) = spec.max_length {
-            let len = hl7::unescape(rep, &d).chars().count();
-            if len > max {
-                c.finding(
-                    loc.clone(),
-                    finding::VALUE_TOO_LONG,
-                    spec.max_length_severity.unwrap_or(Severity::Error),
-                    format!(
-                        "{label} is {len} characters long; the {} allows {max}",
-                        c.profile.side.as_str()
-                    ),
-                    None,
-                );
-            }
-        }
-        check_type(c, &loc, &label, rep, ty, spec.table, require_offset);
+        check_value(c, spec, &loc, rep, &value);
     }
+}
+
+/// What every repetition of a field is checked as.
+struct Value<'l, 'a> {
+    label: &'l Label<'l>,
+    ty: Type<'a>,
+    require_offset: bool,
+}
+
+/// Checks one repetition (or the one value) of a field: its length, then its type.
+fn check_value<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, loc: &Path, rep: &str, v: &Value<'_, 'a>) {
+    let label = v.label;
+    if let Some(max) = spec.max_length {
+        let len = hl7::unescape(rep, &c.msg.delimiters).chars().count();
+        if len > max {
+            c.finding(
+                loc.clone(),
+                finding::VALUE_TOO_LONG,
+                spec.max_length_severity.unwrap_or(Severity::Error),
+                format!(
+                    "{label} is {len} characters long; the {} allows {max}",
+                    c.profile.side.as_str()
+                ),
+                None,
+            );
+        }
+    }
+    check_type(c, loc, label, rep, v.ty, spec.table, v.require_offset);
 }
 
 /// The standard's data type for a path (of the component, when one is named).
