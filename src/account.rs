@@ -959,7 +959,9 @@ fn source_decision<'a>(
         };
     }
     let to = to.unwrap_or_default();
-    if to != raw || !dest.same_field(path) {
+    // A value the mapping carried untouched is the source's own text.
+    let same_text = std::ptr::eq(to, raw) || to == raw;
+    if !same_text || !dest.same_field(path) {
         return Decision::Transformed {
             from: raw,
             to,

@@ -733,6 +733,7 @@ fn find_short(b: u8, bytes: &[u8]) -> Option<usize> {
 const SHORT: usize = 32;
 
 /// The first `b` in `bytes`.
+#[inline]
 fn find_byte(b: u8, bytes: &[u8]) -> Option<usize> {
     if bytes.len() > SHORT {
         memchr::memchr(b, bytes)
@@ -743,6 +744,7 @@ fn find_byte(b: u8, bytes: &[u8]) -> Option<usize> {
 
 /// Whether `raw` holds `c` (by byte when `c` is ASCII: no char searcher
 /// set up for a short value).
+#[inline]
 pub(crate) fn holds(raw: &str, c: char) -> bool {
     if c.is_ascii() {
         find_byte(c as u8, raw.as_bytes()).is_some()
@@ -752,6 +754,7 @@ pub(crate) fn holds(raw: &str, c: char) -> bool {
 }
 
 /// Reads a repetition / component / subcomponent of a field's raw value.
+#[inline]
 pub fn sub_value<'a>(
     raw: &'a str,
     d: &Delimiters,
