@@ -578,9 +578,13 @@ impl<'a> Accounting<'a> {
                     }
                 }
             }
-            effect_ids.sort_unstable();
-            let effects: SmallVec<[&Effect; 2]> =
-                effect_ids.iter().map(|&i| &mapped.effects[i]).collect();
+            // Most fields no rule touched: no list of effects is made for them.
+            let effects: SmallVec<[&Effect; 2]> = if effect_ids.is_empty() {
+                SmallVec::new()
+            } else {
+                effect_ids.sort_unstable();
+                effect_ids.iter().map(|&i| &mapped.effects[i]).collect()
+            };
             if effects
                 .iter()
                 .any(|e| e.action.removes() && e.target.repetition_number.is_some())

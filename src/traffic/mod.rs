@@ -208,6 +208,7 @@ struct RowCounts {
 impl RowCounts {
     const NEAR: usize = 1024;
 
+    #[inline]
     fn add(&mut self, (segment, field): Key, kind: OutcomeKind, warning: bool) {
         if field >= Self::NEAR {
             let i = match self.far.iter().position(|(k, _, _)| *k == (segment, field)) {
