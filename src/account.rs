@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::finding::{Finding, Severity};
-use crate::hl7::{Message, Path, SegName, names};
+use crate::hl7::{Message, Path, Positions, SegName, names};
 use crate::mapping::{self, Action, Effect};
 use crate::profile::CheckResult;
 use crate::replay::{FieldResult, Outcome};
@@ -25,7 +25,7 @@ fn field_key(p: &Path) -> FieldKey {
 }
 
 /// Where each segment occurrence stands in a message.
-struct Places(FxHashMap<(SegName, u32), usize>);
+struct Places(Positions);
 
 impl Places {
     fn of(m: &Message) -> Places {
@@ -35,7 +35,7 @@ impl Places {
     /// The raw field at a field key, shared, with its segment's index;
     /// `None` when absent or empty.
     fn field<'m>(&self, m: &'m Message, k: FieldKey) -> Option<(usize, &'m Arc<str>)> {
-        let i = *self.0.get(&(k.0, k.1))?;
+        let i = self.0.get(k.0, k.1)?;
         let f = m.segments[i].fields.get(k.2.checked_sub(1)?)?;
         (!f.raw.is_empty()).then_some((i, &f.raw))
     }
@@ -370,7 +370,7 @@ impl EffectIndex {
         for (i, e) in mapped.effects.iter().enumerate() {
             for p in &e.sources {
                 let at = (p.segment, p.segment_number.unwrap_or(1));
-                if let Some(&si) = source_places.get(&at) {
+                if let Some(si) = source_places.get(at.0, at.1) {
                     by_source.add(si, p.field_number, i);
                 }
             }
@@ -378,7 +378,7 @@ impl EffectIndex {
             // only where the mapped message has the same segment occurrence.
             let t = &e.target;
             let at = (t.segment, t.segment_number.unwrap_or(1));
-            if let Some(&ti) = view.target_places.0.get(&at) {
+            if let Some(ti) = view.target_places.0.get(at.0, at.1) {
                 by_target.add(ti, t.field_number, i);
             }
         }
@@ -725,7 +725,7 @@ fn fate_of<'m>(
     // a segment the rules rebuilt): the value there is this field's fate.
     // Not when another source field's value was carried there.
     let k = field_key(&sf.path);
-    if let Some(&ti) = view.target_places.0.get(&(k.0, k.1))
+    if let Some(ti) = view.target_places.0.get(k.0, k.1)
         && view.origin.get(ti).is_some_and(Option::is_none)
     {
         let carried_from_elsewhere = by_target.each(ti, k.2).any(|i| {
@@ -897,8 +897,8 @@ impl<'a> View<'a> {
     fn held_in_source(&self, k: FieldKey) -> bool {
         self.target_places
             .0
-            .get(&(k.0, k.1))
-            .is_some_and(|&ti| self.held_in_source_at(ti, k.2))
+            .get(k.0, k.1)
+            .is_some_and(|ti| self.held_in_source_at(ti, k.2))
     }
 
     /// [`View::held_in_source`] for field `n` of the mapped segment at index `ti`.

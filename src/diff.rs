@@ -138,7 +138,7 @@ pub fn diff_messages(a: &Message, b: &Message) -> Vec<DiffRow> {
             .map(|f| &f.raw)
     }
     for (_, sa, occ) in a.segments_with_occurrence() {
-        let ib = pos_b.get(&(sa.name, occ as u32)).copied();
+        let ib = pos_b.get(sa.name, occ as u32);
         if let Some(i) = ib {
             matched_b[i] = true;
         }

@@ -173,9 +173,7 @@ impl Validator {
             .into_iter()
             .map(|f| {
                 // A finding about a whole segment points at the segment's start.
-                let at = positions
-                    .get(&(f.location.segment, f.location.segment_number.unwrap_or(1)))
-                    .copied();
+                let at = positions.get(f.location.segment, f.location.segment_number.unwrap_or(1));
                 let place = at
                     .and_then(|i| m.locate_in(i, &f.location))
                     .map(|(line, column)| (line, if f.segment_only { 1 } else { column }));

@@ -815,6 +815,18 @@ pub fn with_sub_value(
     )
 }
 
+/// Where each occurrence of each segment stands in a message (see
+/// [`Message::positions`]).
+pub struct Positions(rustc_hash::FxHashMap<SegName, smallvec::SmallVec<[usize; 2]>>);
+
+impl Positions {
+    /// The index of occurrence `occurrence` (1-based) of segment `name`.
+    pub fn get(&self, name: SegName, occurrence: u32) -> Option<usize> {
+        let at = (occurrence as usize).checked_sub(1)?;
+        self.0.get(&name)?.get(at).copied()
+    }
+}
+
 /// A populated field of a message, at field level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldRef<'a> {
@@ -1110,17 +1122,20 @@ impl Message {
     }
 
     /// Where each (segment, occurrence) stands in the message.
-    pub fn positions(&self) -> rustc_hash::FxHashMap<(SegName, u32), usize> {
-        // Sized once: one entry per segment.
-        let mut map = rustc_hash::FxHashMap::with_capacity_and_hasher(
-            self.segments.len(),
-            Default::default(),
-        );
-        map.extend(
-            self.segments_with_occurrence()
-                .map(|(i, s, n)| ((s.name, n as u32), i)),
-        );
-        map
+    pub fn positions(&self) -> Positions {
+        // One entry per run of a segment id (OBX, OBX, … is one lookup).
+        let mut map: rustc_hash::FxHashMap<SegName, smallvec::SmallVec<[usize; 2]>> =
+            Default::default();
+        let mut i = 0;
+        while let Some(s) = self.segments.get(i) {
+            let run = self.segments[i..]
+                .iter()
+                .take_while(|x| x.name == s.name)
+                .count();
+            map.entry(s.name).or_default().extend(i..i + run);
+            i += run;
+        }
+        Positions(map)
     }
 
     /// Every populated field, at field level, in message order.

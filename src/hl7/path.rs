@@ -8,8 +8,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A segment id (`PID`, `ZPI`), stored inline: paths are made and compared
 /// for every field of every replay, so they must not allocate.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SegName([u8; 3]);
+
+/// Hashed as one word (the derived hash writes a length and three bytes):
+/// maps keyed by segment are built for every message.
+impl std::hash::Hash for SegName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let [a, b, c] = self.0;
+        state.write_u32(u32::from_le_bytes([a, b, c, 0]));
+    }
+}
 
 impl SegName {
     /// No segment: three spaces.

@@ -23,9 +23,16 @@ use crate::table::Tables;
 type Index = FxHashMap<SegName, Vec<usize>>;
 
 fn index_of(m: &Message) -> Index {
-    let mut ix: Index = FxHashMap::with_capacity_and_hasher(m.segments.len(), Default::default());
-    for (i, s) in m.segments.iter().enumerate() {
-        ix.entry(s.name).or_default().push(i);
+    let mut ix: Index = FxHashMap::default();
+    // One lookup per run of a segment id (OBX, OBX, …).
+    let mut i = 0;
+    while let Some(s) = m.segments.get(i) {
+        let run = m.segments[i..]
+            .iter()
+            .take_while(|x| x.name == s.name)
+            .count();
+        ix.entry(s.name).or_default().extend(i..i + run);
+        i += run;
     }
     ix
 }
