@@ -248,33 +248,34 @@ impl Timestamp {
     /// The value as HL7 writes it (what `Display` shows), built directly:
     /// this runs for every normalised timestamp.
     pub fn to_hl7(&self) -> String {
-        let mut buf = [0u8; 14];
-        let mut n = 0;
-        let mut two = |v: u32| {
-            buf[n] = b'0' + (v / 10 % 10) as u8;
-            buf[n + 1] = b'0' + (v % 10) as u8;
-            n += 2;
-        };
+        let mut out = String::with_capacity(24);
         let y = self.year.clamp(0, 9999) as u32;
-        two(y / 100);
-        two(y % 100);
+        push_two(&mut out, y / 100);
+        push_two(&mut out, y % 100);
         for part in [self.month, self.day, self.hour, self.minute, self.second]
             .into_iter()
             .map_while(|p| p)
         {
-            two(part);
+            push_two(&mut out, part);
         }
-        let mut out = String::with_capacity(24);
-        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         if let Some(fr) = &self.fraction {
             out.push('.');
             out.push_str(fr);
         }
         if let Some(o) = self.offset_minutes {
-            out.push_str(offset_text(o, &mut [0; 5]));
+            out.push(if o < 0 { '-' } else { '+' });
+            let m = o.unsigned_abs();
+            push_two(&mut out, (m / 60) % 100);
+            push_two(&mut out, m % 60);
         }
         out
     }
+}
+
+/// Two digits of `v` (its last two).
+fn push_two(out: &mut String, v: u32) {
+    out.push(char::from(b'0' + (v / 10 % 10) as u8));
+    out.push(char::from(b'0' + (v % 10) as u8));
 }
 
 impl fmt::Display for Timestamp {
