@@ -401,7 +401,7 @@ impl EffectIndex {
     /// have none, and an empty one is made for nothing.
     fn get(&self, segment: usize, field: usize) -> Vec<usize> {
         match self.0.get(segment) {
-            Some(l) if !l.is_empty() => self.each(segment, field).collect(),
+            Some(l) if l.iter().any(|&(f, _)| f == field) => self.each(segment, field).collect(),
             _ => Vec::new(),
         }
     }

@@ -187,7 +187,10 @@ impl<R: BufRead> LogReader<R> {
             }));
             return;
         }
-        let bytes = std::mem::take(&mut self.current);
+        // The next message starts with room for one as long as this one
+        // (up to 16 KiB: a message's text keeps no more than that unused).
+        let room = self.current.len().min(16 * 1024);
+        let bytes = std::mem::replace(&mut self.current, Vec::with_capacity(room));
         let (text, latin1) = match String::from_utf8(bytes) {
             Ok(s) => (s, false),
             Err(e) => (e.into_bytes().iter().map(|&b| b as char).collect(), true),

@@ -229,7 +229,8 @@ impl RowCounts {
                 Some(s) => s,
                 None => {
                     self.segments.push(segment);
-                    self.fields.push(Vec::new());
+                    // Room for a segment's usual fields at once (they come in order).
+                    self.fields.push(Vec::with_capacity(32));
                     self.segments.len() - 1
                 }
             },
@@ -244,7 +245,10 @@ impl RowCounts {
     }
 
     fn into_rows(self) -> Vec<(Key, [usize; 4], usize)> {
-        self.segments
+        let counted = self.fields.iter().map(Vec::len).sum::<usize>() + self.far.len();
+        let mut rows = Vec::with_capacity(counted);
+        let all = self
+            .segments
             .into_iter()
             .zip(self.fields)
             .flat_map(|(segment, list)| {
@@ -253,8 +257,9 @@ impl RowCounts {
                     .filter(|(_, (c, _))| c.iter().any(|&n| n > 0))
                     .map(move |(field, (c, w))| ((segment, field), c, w))
             })
-            .chain(self.far)
-            .collect()
+            .chain(self.far);
+        rows.extend(all);
+        rows
     }
 }
 
