@@ -45,7 +45,7 @@ struct State<'a> {
     ids: Vec<usize>,
     next_id: usize,
     /// Target positions by name, and by identity; `None` after a structural change.
-    index: Option<(Index, FxHashMap<usize, usize>)>,
+    index: Option<(Index, Vec<Option<usize>>)>,
     effects: Vec<Effect>,
     /// For each effect, the identity of the target segment it wrote.
     effect_ids: Vec<Option<usize>>,
@@ -60,15 +60,16 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    fn index(&mut self) -> &(Index, FxHashMap<usize, usize>) {
+    fn index(&mut self) -> &(Index, Vec<Option<usize>>) {
         if self.index.is_none() {
             let by_name = index_of(&self.target);
-            let by_id = self
-                .ids
-                .iter()
-                .enumerate()
-                .map(|(i, id)| (*id, i))
-                .collect();
+            // Identities are numbered from 0 up to `next_id`: a list, not a map.
+            let mut by_id = vec![None; self.next_id];
+            for (i, &id) in self.ids.iter().enumerate() {
+                if let Some(slot) = by_id.get_mut(id) {
+                    *slot = Some(i);
+                }
+            }
             self.index = Some((by_name, by_id));
         }
         self.index.get_or_insert_with(Default::default)
@@ -85,7 +86,7 @@ impl State<'_> {
 
     /// Position of the target segment that started as source segment `i`.
     fn position_of_source(&mut self, i: usize) -> Option<usize> {
-        self.index().1.get(&i).copied()
+        self.index().1.get(i).copied().flatten()
     }
 
     fn source_position(&self, name: SegName, k: usize) -> Option<usize> {
@@ -136,7 +137,7 @@ impl State<'_> {
         // later writes too (its occurrence number may differ from k).
         let key = (path.segment, anchor.0, anchor.1);
         if let Some(&id) = self.created.get(&key)
-            && let Some(i) = self.index().1.get(&id).copied()
+            && let Some(i) = self.index().1.get(id).copied().flatten()
         {
             return Some(i);
         }
@@ -326,15 +327,15 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         }
     }
     // Effects name the place they end up at.
-    let occurrence_of_id: FxHashMap<usize, u32> = st
-        .ids
-        .iter()
-        .copied()
-        .zip(st.target.occurrences())
-        .collect();
+    let mut occurrence_of_id: Vec<Option<u32>> = vec![None; st.next_id];
+    for (&id, n) in st.ids.iter().zip(st.target.occurrences()) {
+        if let Some(slot) = occurrence_of_id.get_mut(id) {
+            *slot = Some(n);
+        }
+    }
     for (e, id) in st.effects.iter_mut().zip(&st.effect_ids) {
-        if let Some(n) = id.and_then(|id| occurrence_of_id.get(&id)) {
-            e.target.segment_number = Some(*n);
+        if let Some(n) = id.and_then(|id| occurrence_of_id.get(id).copied().flatten()) {
+            e.target.segment_number = Some(n);
         }
     }
     let n_source = source.segments.len();

@@ -419,8 +419,6 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
         segments: &index.0,
         types: &index.1,
     };
-    // The last field the standard requires, per segment the profile does not list.
-    let mut last_required: FxHashMap<SegName, usize> = FxHashMap::default();
     for (at, (seg, place)) in m.segments.iter().zip(places).enumerate() {
         let unlisted = match place.status {
             Status::Listed(s) if s.usage == Usage::X => continue,
@@ -431,15 +429,7 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
         let (fields, parts, required_to): (&[Option<usize>], &[Vec<usize>], usize) =
             match index.segments.get(&seg.name) {
                 Some(r) => (&r.fields, &r.parts, r.last_required),
-                None => {
-                    let n = *last_required.entry(seg.name).or_insert_with(|| {
-                        dict.segment_fields(seg.name)
-                            .iter()
-                            .rposition(|d| d.as_ref().is_some_and(|d| d.required))
-                            .map_or(0, |i| i + 1)
-                    });
-                    (&[], &[], n)
-                }
+                None => (&[], &[], dict.last_required(seg.name)),
             };
         let standard = dict.segment_fields(seg.name);
         let count = seg.fields.len().max(required_to).max(fields.len());
@@ -509,11 +499,7 @@ impl FieldRules {
                 .or_insert_with(|| SegmentRules {
                     fields: Vec::new(),
                     parts: Vec::new(),
-                    last_required: dict
-                        .segment_fields(f.path.segment)
-                        .iter()
-                        .rposition(|d| d.as_ref().is_some_and(|d| d.required))
-                        .map_or(0, |i| i + 1),
+                    last_required: dict.last_required(f.path.segment),
                 });
             let n = f.path.field_number;
             if n == 0 {
@@ -1075,6 +1061,9 @@ fn check_code<'a>(c: &mut Checker<'a>, loc: &Path, label: &Label, code: &str, ta
 
 fn check_context(c: &mut Checker, places: &[Place]) {
     let m = c.msg;
+    if c.profile.context.is_empty() {
+        return;
+    }
     let mut first: FxHashMap<SegName, usize> =
         FxHashMap::with_capacity_and_hasher(m.segments.len(), Default::default());
     for (i, s) in m.segments.iter().enumerate() {
