@@ -65,6 +65,7 @@ impl<'a> Findings<'a> {
 
     /// Takes the findings on a field (each is handed out once), plus the
     /// whole-segment findings of its segment occurrence (shared by its fields).
+    #[inline]
     fn take(&mut self, k: FieldKey, out: &mut Vec<Finding>) {
         // Most fields of most messages have no finding: no lookup then.
         if !self.by_field.is_empty()

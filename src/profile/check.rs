@@ -433,15 +433,15 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             };
         let standard = dict.segment_fields(seg.name);
         let count = seg.fields.len().max(required_to).max(fields.len());
-        for number in 1..=count {
-            if seg.name == "MSH" && number <= 2 {
-                continue;
-            }
+        // MSH-1 and MSH-2 are the delimiters: read, not checked.
+        let first = if seg.name == "MSH" { 3 } else { 1 };
+        for number in first..=count {
             let def = standard.get(number - 1).and_then(Option::as_ref);
             let listed = fields.get(number - 1).copied().flatten();
             let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
+            let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
             // An empty field nothing can require has nothing to check.
-            if parts.is_empty() && seg.field_raw(number).is_none_or(str::is_empty) {
+            if parts.is_empty() && !populated {
                 let may_be_required = match listed {
                     Some(i) => matches!(p.fields[i].usage, Usage::R | Usage::C),
                     None => def.is_some_and(|d| d.required),
@@ -453,7 +453,6 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             let spec = match listed {
                 Some(i) => Spec::listed(&p.fields[i], index.types[i], def),
                 None => {
-                    let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
                     if populated && unlisted != Unlisted::Accept && parts.is_empty() {
                         unlisted_field(c, seg.name, place.occurrence, number, unlisted);
                         continue;
