@@ -1062,16 +1062,22 @@ impl Message {
             );
         }
         let field = &mut seg.fields[path.field_number - 1];
-        let new = with_sub_value(
-            &field.raw,
-            &d,
-            path.repetition_number,
-            path.component_number,
-            path.subcomponent_number,
-            raw,
-        );
+        // A whole field is written as given (no copy made to compare).
+        let whole = path.repetition_number.is_none() && path.component_number.is_none();
+        let new = if whole {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            std::borrow::Cow::Owned(with_sub_value(
+                &field.raw,
+                &d,
+                path.repetition_number,
+                path.component_number,
+                path.subcomponent_number,
+                raw,
+            ))
+        };
         if *new != *field.raw {
-            field.raw = new.into();
+            field.raw = (&*new).into();
             field.range = None;
             // A changed segment keeps no trailing empty fields.
             while seg.fields.len() > 2 && seg.fields.last().is_some_and(|f| f.raw.is_empty()) {
