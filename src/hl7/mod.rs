@@ -1132,16 +1132,26 @@ impl Message {
         // One entry per run of a segment id (OBX, OBX, … is one lookup).
         let mut map: rustc_hash::FxHashMap<SegName, smallvec::SmallVec<[usize; 2]>> =
             Default::default();
+        for (name, run) in self.segment_runs() {
+            map.entry(name).or_default().extend(run);
+        }
+        Positions(map)
+    }
+
+    /// The message's runs of one segment id, in order: each id with the
+    /// indexes of its run (OBX, OBX, OBX is one run).
+    pub fn segment_runs(&self) -> impl Iterator<Item = (SegName, Range<usize>)> + '_ {
         let mut i = 0;
-        while let Some(s) = self.segments.get(i) {
+        std::iter::from_fn(move || {
+            let s = self.segments.get(i)?;
             let run = self.segments[i..]
                 .iter()
                 .take_while(|x| x.name == s.name)
                 .count();
-            map.entry(s.name).or_default().extend(i..i + run);
+            let indexes = i..i + run;
             i += run;
-        }
-        Positions(map)
+            Some((s.name, indexes))
+        })
     }
 
     /// Every populated field, at field level, in message order.

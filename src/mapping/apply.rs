@@ -25,14 +25,8 @@ type Index = FxHashMap<SegName, Vec<usize>>;
 fn index_of(m: &Message) -> Index {
     let mut ix: Index = FxHashMap::default();
     // One lookup per run of a segment id (OBX, OBX, …).
-    let mut i = 0;
-    while let Some(s) = m.segments.get(i) {
-        let run = m.segments[i..]
-            .iter()
-            .take_while(|x| x.name == s.name)
-            .count();
-        ix.entry(s.name).or_default().extend(i..i + run);
-        i += run;
+    for (name, run) in m.segment_runs() {
+        ix.entry(name).or_default().extend(run);
     }
     ix
 }
