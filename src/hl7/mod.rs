@@ -727,9 +727,9 @@ fn find_short(b: u8, bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-/// Texts up to this long are searched byte by byte; longer ones (a
-/// segment's line) with `memchr`, whose set-up costs more than it saves on
-/// a short value.
+/// Texts up to this long are searched eight bytes at a time; longer ones
+/// (a segment's line) with `memchr`, whose set-up costs more than it saves
+/// on a short value.
 const SHORT: usize = 32;
 
 /// The first `b` in `bytes`.
@@ -1101,22 +1101,14 @@ impl Message {
     /// segments of the same name: `(index, segment, occurrence)`.
     pub fn segments_with_occurrence(&self) -> impl Iterator<Item = (usize, &Segment, usize)> {
         // A map, not a list search: many distinct segment names stay linear.
-        // A run of one segment id (OBX, OBX, …) is counted without it: the
-        // run's count goes back to the map when the id changes.
+        // One lookup per run of a segment id (OBX, OBX, …).
         let mut counts: rustc_hash::FxHashMap<SegName, usize> = Default::default();
-        let mut run: Option<(SegName, usize)> = None;
-        self.segments.iter().enumerate().map(move |(i, s)| {
-            let n = match run {
-                Some((name, n)) if name == s.name => n + 1,
-                _ => {
-                    if let Some((name, n)) = run {
-                        counts.insert(name, n);
-                    }
-                    counts.get(&s.name).copied().unwrap_or(0) + 1
-                }
-            };
-            run = Some((s.name, n));
-            (i, s, n)
+        self.segment_runs().flat_map(move |(name, run)| {
+            let seen = counts.entry(name).or_default();
+            let before = *seen;
+            *seen += run.len();
+            run.zip(before + 1..)
+                .map(|(i, n)| (i, &self.segments[i], n))
         })
     }
 

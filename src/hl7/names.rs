@@ -111,8 +111,6 @@ pub struct Dictionary {
     fields: Table,
     /// Per data type, its components.
     components: Table,
-    /// Per composite data type, what its check needs.
-    types: rustc_hash::FxHashMap<u64, TypeInfo>,
     /// Per segment, the number of the last field the standard requires.
     last_required: rustc_hash::FxHashMap<u64, usize>,
     /// Per data type, composite or primitive, how its values are checked
@@ -206,7 +204,8 @@ impl Dictionary {
                 _ => {}
             }
         }
-        d.types = d
+        // Per composite data type, what its check needs.
+        let mut types: rustc_hash::FxHashMap<u64, TypeInfo> = d
             .components
             .iter()
             .map(|(k, parts)| {
@@ -227,13 +226,11 @@ impl Dictionary {
             })
             .collect();
         // Each element carries its type's info: a check needs no lookup.
-        let types = std::mem::take(&mut d.types);
         for list in d.fields.values_mut().chain(d.components.values_mut()) {
             for def in list.iter_mut().flatten() {
                 def.info = key(&def.data_type).and_then(|k| types.get(&k)).cloned();
             }
         }
-        d.types = types;
         d.last_required = d
             .fields
             .iter()
@@ -255,8 +252,7 @@ impl Dictionary {
             let name = k.to_le_bytes();
             let len = name.iter().position(|&b| b == 0).unwrap_or(8);
             if let Ok(name) = std::str::from_utf8(&name[..len]) {
-                d.kinds
-                    .insert(k, (Kind::of(name), d.types.get(&k).cloned()));
+                d.kinds.insert(k, (Kind::of(name), types.remove(&k)));
             }
         }
         d
@@ -336,7 +332,7 @@ impl Dictionary {
     /// A composite data type's component count and date/time components;
     /// `None` for a primitive or unknown type.
     pub fn type_info(&self, data_type: &str) -> Option<&TypeInfo> {
-        self.types.get(&key(data_type)?)
+        self.kinds.get(&key(data_type)?)?.1.as_ref()
     }
 
     /// Whether the standard's segment has the field, component and

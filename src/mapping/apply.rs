@@ -57,13 +57,7 @@ impl State<'_> {
     fn index(&mut self) -> &(Index, Vec<Option<usize>>) {
         if self.index.is_none() {
             let by_name = index_of(&self.target);
-            // Identities are numbered from 0 up to `next_id`: a list, not a map.
-            let mut by_id = vec![None; self.next_id];
-            for (i, &id) in self.ids.iter().enumerate() {
-                if let Some(slot) = by_id.get_mut(id) {
-                    *slot = Some(i);
-                }
-            }
+            let by_id = per_identity(&self.ids, self.next_id, 0..);
             self.index = Some((by_name, by_id));
         }
         self.index.get_or_insert_with(Default::default)
@@ -203,6 +197,23 @@ impl State<'_> {
     }
 }
 
+/// A value per target segment, by the segment's identity (`ids[i]` gets
+/// the `i`-th value). Identities are numbered from 0 up to `next_id`: a
+/// list, not a map.
+fn per_identity<T: Copy>(
+    ids: &[usize],
+    next_id: usize,
+    values: impl IntoIterator<Item = T>,
+) -> Vec<Option<T>> {
+    let mut by_id = vec![None; next_id];
+    for (&id, v) in ids.iter().zip(values) {
+        if let Some(slot) = by_id.get_mut(id) {
+            *slot = Some(v);
+        }
+    }
+    by_id
+}
+
 /// Where each segment stands in the structure the message's MSH-9 names
 /// (its first place); empty when the standard does not define the structure.
 fn structure_places(source: &Message) -> FxHashMap<SegName, usize> {
@@ -321,12 +332,7 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
         }
     }
     // Effects name the place they end up at.
-    let mut occurrence_of_id: Vec<Option<u32>> = vec![None; st.next_id];
-    for (&id, n) in st.ids.iter().zip(st.target.occurrences()) {
-        if let Some(slot) = occurrence_of_id.get_mut(id) {
-            *slot = Some(n);
-        }
-    }
+    let occurrence_of_id = per_identity(&st.ids, st.next_id, st.target.occurrences());
     for (e, id) in st.effects.iter_mut().zip(&st.effect_ids) {
         if let Some(n) = id.and_then(|id| occurrence_of_id.get(id).copied().flatten()) {
             e.target.segment_number = Some(n);
