@@ -317,6 +317,14 @@ impl Dictionary {
             .unwrap_or(0)
     }
 
+    /// Every segment the standard defines fields for.
+    pub fn segments(&self) -> impl Iterator<Item = super::SegName> + '_ {
+        self.fields.keys().map(|k| {
+            let [a, b, c, ..] = k.to_le_bytes();
+            super::SegName::new(std::str::from_utf8(&[a, b, c]).unwrap_or(""))
+        })
+    }
+
     /// The standard's fields of a segment (index 0 is field 1); empty when unknown.
     pub fn fields_of(&self, segment: &str) -> &[Option<ElementDef>] {
         entries(&self.fields, segment)

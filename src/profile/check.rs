@@ -8,7 +8,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::{Condition, FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
+use super::{FieldSpec, Profile, SegmentSpec, Unlisted, Usage};
 use crate::finding::{self, Finding, Severity};
 use crate::hl7::datetime::Timestamp;
 use crate::hl7::names::{self, ElementDef, Kind, TypeInfo};
@@ -335,77 +335,159 @@ fn unsupported_segment(
     }
 }
 
-/// A field or component rule as the check applies it: from the profile,
-/// or the standard's definition for a field the profile does not list.
-struct Spec<'a> {
+/// A field or component rule as the check applies it: the profile's, or
+/// the standard's definition for a field the profile does not list.
+/// Worked out once per profile (once for the standard), not per value.
+struct Spec {
     /// Without a segment occurrence.
     path: Path,
     usage: Usage,
+    /// The profile's rule (its index in the profile's fields); `None`:
+    /// the standard's. The rule's table, condition and type name are read
+    /// from it.
+    rule: Option<usize>,
     /// The profile's data type, resolved when the profile was indexed.
-    data_type: Option<Type<'a>>,
+    data_type: Option<Resolved>,
     max_length: Option<usize>,
     max_length_severity: Option<Severity>,
     max_repetitions: Option<usize>,
-    table: Option<&'a str>,
-    when: Option<&'a Condition>,
     require_offset: Option<bool>,
-    /// True when the rule is the standard's, not the profile's.
-    standard: bool,
     /// The standard's definition of the field, when the rule is for a
-    /// whole field (looked up once per segment, not per value).
-    def: Option<&'a ElementDef>,
+    /// whole field.
+    def: Option<&'static ElementDef>,
 }
 
-impl<'a> Spec<'a> {
-    fn listed(f: &'a FieldSpec, resolved: Resolved, def: Option<&'a ElementDef>) -> Spec<'a> {
+impl Spec {
+    fn listed(i: usize, f: &FieldSpec, def: Option<&'static ElementDef>) -> Spec {
         let whole = f.path.component_number.is_none() && f.path.repetition_number.is_none();
         let def = def.filter(|_| whole);
+        let dict = names::dictionary();
         Spec {
             path: f.path.clone(),
             usage: f.usage,
-            data_type: f.data_type.as_deref().map(|name| Type {
-                name,
-                kind: resolved.0,
-                info: resolved.1,
-            }),
+            rule: Some(i),
+            data_type: f
+                .data_type
+                .as_deref()
+                .map(|name| dict.data_type(name).unwrap_or((Kind::of(name), None))),
             max_length: f.max_length,
             max_length_severity: f.max_length_severity,
             // Silent on repetitions: the standard's.
             max_repetitions: f
                 .max_repetitions
                 .or_else(|| def.and_then(|d| d.max_repetitions)),
-            table: f.table.as_deref(),
-            when: f.when.as_ref(),
             require_offset: f.require_offset,
-            standard: false,
             def,
         }
     }
 
-    fn standard(segment: SegName, number: usize, def: &'a ElementDef) -> Spec<'a> {
+    fn standard(segment: SegName, number: usize, def: &'static ElementDef) -> Spec {
         Spec {
             path: Path {
                 segment_number: None,
                 ..Path::field_of(segment, 1, number)
             },
             usage: if def.required { Usage::R } else { Usage::O },
+            rule: None,
             data_type: None,
             max_length: None,
             max_length_severity: None,
             max_repetitions: def.max_repetitions,
-            table: None,
-            when: None,
             require_offset: None,
-            standard: true,
             def: Some(def),
         }
     }
+
+    /// Whether the rule is the standard's, not the profile's.
+    fn is_standard(&self) -> bool {
+        self.rule.is_none()
+    }
 }
 
-/// The profile's rules index, as [`check_fields`] reads it.
-struct Indexed<'i> {
-    segments: &'i FxHashMap<SegName, SegmentRules>,
-    types: &'i [Resolved],
+/// One field number of a segment, as the check walks it.
+struct Step {
+    /// The field-level rule: the profile's, else the standard's; `None`
+    /// when neither has one.
+    field: Option<Spec>,
+    /// Where the profile's component- and repetition-level rules under the
+    /// field stand in [`Plan::parts`].
+    parts: std::ops::Range<usize>,
+    /// Whether the field-level rule may require the field (usage R or C).
+    may_be_required: bool,
+}
+
+/// A segment's field checks in field order, worked out when the profile is
+/// indexed (or, for a segment the profile has no rules for, once from the
+/// standard): a check walks it with no lookup per field.
+pub(crate) struct Plan {
+    steps: Vec<Step>,
+    parts: Vec<Spec>,
+    /// Past this field number an empty field has nothing to check.
+    last_needed: usize,
+}
+
+impl Plan {
+    const EMPTY: Plan = Plan {
+        steps: Vec::new(),
+        parts: Vec::new(),
+        last_needed: 0,
+    };
+
+    /// The plan of one segment from its field-level rules (by field number)
+    /// and the rules under each field (both indexes into `specs`).
+    fn of(
+        segment: SegName,
+        fields: &[Option<usize>],
+        parts: &[Vec<usize>],
+        specs: &[FieldSpec],
+    ) -> Plan {
+        let standard = names::dictionary().segment_fields(segment);
+        let n = standard.len().max(fields.len()).max(parts.len());
+        let mut plan = Plan {
+            steps: Vec::with_capacity(n),
+            parts: Vec::new(),
+            last_needed: 0,
+        };
+        for number in 1..=n {
+            let def = standard.get(number - 1).and_then(Option::as_ref);
+            let field = match fields.get(number - 1).copied().flatten() {
+                Some(i) => Some(Spec::listed(i, &specs[i], def)),
+                None => def.map(|d| Spec::standard(segment, number, d)),
+            };
+            let start = plan.parts.len();
+            for &i in parts.get(number - 1).map_or(&[][..], Vec::as_slice) {
+                plan.parts.push(Spec::listed(i, &specs[i], None));
+            }
+            let may_be_required = field
+                .as_ref()
+                .is_some_and(|s| matches!(s.usage, Usage::R | Usage::C));
+            if may_be_required || start < plan.parts.len() {
+                plan.last_needed = number;
+            }
+            plan.steps.push(Step {
+                field,
+                parts: start..plan.parts.len(),
+                may_be_required,
+            });
+        }
+        plan
+    }
+
+    /// The plan of every segment the standard defines, for a segment the
+    /// profile has no field rules for: built once.
+    fn standard(segment: SegName) -> &'static Plan {
+        static PLANS: std::sync::OnceLock<FxHashMap<SegName, Plan>> = std::sync::OnceLock::new();
+        static EMPTY: Plan = Plan::EMPTY;
+        PLANS
+            .get_or_init(|| {
+                names::dictionary()
+                    .segments()
+                    .map(|s| (s, Plan::of(s, &[], &[], &[])))
+                    .collect()
+            })
+            .get(&segment)
+            .unwrap_or(&EMPTY)
+    }
 }
 
 /// Field checks, one pass over the segments: every field of every segment
@@ -413,12 +495,7 @@ struct Indexed<'i> {
 fn check_fields(c: &mut Checker, places: &[Place]) {
     let p = c.profile;
     let m = c.msg;
-    let dict = names::dictionary();
-    let index = p.rule_index.get(&p.fields);
-    let index = Indexed {
-        segments: &index.0,
-        types: &index.1,
-    };
+    let rules = p.rule_index.get(&p.fields);
     for (at, (seg, place)) in m.segments.iter().zip(places).enumerate() {
         let unlisted = match place.status {
             Status::Listed(s) if s.usage == Usage::X => continue,
@@ -426,102 +503,86 @@ fn check_fields(c: &mut Checker, places: &[Place]) {
             Status::Standard => Unlisted::Accept,
             Status::Unknown => continue,
         };
-        let (fields, parts, required_to): (&[Option<usize>], &[Vec<usize>], usize) =
-            match index.segments.get(&seg.name) {
-                Some(r) => (&r.fields, &r.parts, r.last_required),
-                None => (&[], &[], dict.last_required(seg.name)),
-            };
-        let standard = dict.segment_fields(seg.name);
-        let count = seg.fields.len().max(required_to).max(fields.len());
+        let plan = rules.plan(seg.name);
+        let count = seg.fields.len().max(plan.last_needed);
         // MSH-1 and MSH-2 are the delimiters: read, not checked.
         let first = if seg.name == "MSH" { 3 } else { 1 };
+        let occ = place.occurrence;
         for number in first..=count {
-            let def = standard.get(number - 1).and_then(Option::as_ref);
-            let listed = fields.get(number - 1).copied().flatten();
-            let parts = parts.get(number - 1).map(Vec::as_slice).unwrap_or(&[]);
             let populated = seg.field_raw(number).is_some_and(|r| !r.is_empty());
-            // An empty field nothing can require has nothing to check.
-            if parts.is_empty() && !populated {
-                let may_be_required = match listed {
-                    Some(i) => matches!(p.fields[i].usage, Usage::R | Usage::C),
-                    None => def.is_some_and(|d| d.required),
-                };
-                if !may_be_required {
-                    continue;
+            let Some(step) = plan.steps.get(number - 1) else {
+                // Neither the profile nor the standard has a rule for it.
+                if populated && unlisted != Unlisted::Accept {
+                    unlisted_field(c, seg.name, occ, number, unlisted);
                 }
+                continue;
+            };
+            let parts = plan.parts.get(step.parts.clone()).unwrap_or(&[]);
+            // An empty field nothing can require has nothing to check.
+            if !populated && parts.is_empty() && !step.may_be_required {
+                continue;
             }
-            let spec = match listed {
-                Some(i) => Spec::listed(&p.fields[i], index.types[i], def),
-                None => {
+            match &step.field {
+                Some(spec) if !spec.is_standard() => check_field(c, spec, occ, at),
+                field => {
                     if populated && unlisted != Unlisted::Accept && parts.is_empty() {
-                        unlisted_field(c, seg.name, place.occurrence, number, unlisted);
+                        unlisted_field(c, seg.name, occ, number, unlisted);
                         continue;
                     }
-                    match def {
-                        Some(def) => Spec::standard(seg.name, number, def),
-                        None => continue,
+                    if let Some(spec) = field {
+                        check_field(c, spec, occ, at);
                     }
                 }
-            };
-            check_field(c, &spec, place.occurrence, at);
-            for &f in parts {
-                let spec = Spec::listed(&p.fields[f], index.types[f], None);
-                check_field(c, &spec, place.occurrence, at);
+            }
+            for spec in parts {
+                check_field(c, spec, occ, at);
             }
         }
     }
 }
 
-/// Per segment name: the field-level rule of each field number (an index
-/// into the profile's fields), the component- or repetition-level rules
-/// under it, and the last field the standard requires; and each rule's
-/// data type resolved (by the rule's index).
-pub(crate) struct FieldRules(FxHashMap<SegName, SegmentRules>, Vec<Resolved>);
+/// A profile's field checks: the plan of each segment it has field rules
+/// for (the standard's rules merged in).
+pub(crate) struct FieldRules(FxHashMap<SegName, Plan>);
 
 /// A profile rule's data type as the check reads it: how its values are
 /// checked and, for a composite, what that needs.
 type Resolved = (Kind, Option<&'static TypeInfo>);
 
-pub(crate) struct SegmentRules {
-    fields: Vec<Option<usize>>,
-    parts: Vec<Vec<usize>>,
-    last_required: usize,
-}
-
 impl FieldRules {
     pub(crate) fn of(specs: &[FieldSpec]) -> FieldRules {
-        let dict = names::dictionary();
-        let mut by_segment: FxHashMap<SegName, SegmentRules> = FxHashMap::default();
+        // Per segment: the field-level rule of each field number and the
+        // rules under each field.
+        type Listed = (Vec<Option<usize>>, Vec<Vec<usize>>);
+        let mut by_segment: FxHashMap<SegName, Listed> = FxHashMap::default();
         for (i, f) in specs.iter().enumerate() {
-            let r = by_segment
-                .entry(f.path.segment)
-                .or_insert_with(|| SegmentRules {
-                    fields: Vec::new(),
-                    parts: Vec::new(),
-                    last_required: dict.last_required(f.path.segment),
-                });
+            let (fields, parts) = by_segment.entry(f.path.segment).or_default();
             let n = f.path.field_number;
             if n == 0 {
                 continue;
             }
-            if r.fields.len() < n {
-                r.fields.resize(n, None);
-                r.parts.resize(n, Vec::new());
+            if fields.len() < n {
+                fields.resize(n, None);
+                parts.resize(n, Vec::new());
             }
             if f.path.component_number.is_none() && f.path.repetition_number.is_none() {
-                r.fields[n - 1] = Some(i);
+                fields[n - 1] = Some(i);
             } else {
-                r.parts[n - 1].push(i);
+                parts[n - 1].push(i);
             }
         }
-        let types = specs
-            .iter()
-            .map(|f| match f.data_type.as_deref() {
-                Some(name) => dict.data_type(name).unwrap_or((Kind::of(name), None)),
-                None => (Kind::Other, None),
-            })
-            .collect();
-        FieldRules(by_segment, types)
+        FieldRules(
+            by_segment
+                .into_iter()
+                .map(|(s, (fields, parts))| (s, Plan::of(s, &fields, &parts, specs)))
+                .collect(),
+        )
+    }
+
+    fn plan(&self, segment: SegName) -> &Plan {
+        self.0
+            .get(&segment)
+            .unwrap_or_else(|| Plan::standard(segment))
     }
 }
 
@@ -574,15 +635,22 @@ impl std::fmt::Display for Label<'_> {
 /// The data type a value is checked as: the profile's, else for OBX-5 the
 /// type OBX-2 names (HL7 v2 "varies"), else the standard's; with what
 /// checking that type needs. Borrowed: no string is made per field.
-fn effective_type<'a>(spec: &Spec<'a>, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> Type<'a> {
+fn effective_type<'a>(
+    spec: &Spec,
+    rule: Option<&'a FieldSpec>,
+    seg: &'a hl7::Segment,
+    d: &hl7::Delimiters,
+) -> Type<'a> {
     let named = |name: &'a str| {
         let (kind, info) = names::dictionary()
             .data_type(name)
             .unwrap_or((Kind::of(name), None));
         Type { name, kind, info }
     };
-    if let Some(t) = spec.data_type {
-        return t;
+    if let (Some((kind, info)), Some(name)) =
+        (spec.data_type, rule.and_then(|r| r.data_type.as_deref()))
+    {
+        return Type { name, kind, info };
     }
     if let Some(t) = dynamic_type(&spec.path, seg, d) {
         return t;
@@ -612,8 +680,12 @@ fn dynamic_type<'a>(path: &Path, seg: &'a hl7::Segment, d: &hl7::Delimiters) -> 
 }
 
 /// Checks one field rule at one occurrence of its segment (at `index` in the message).
-fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usize) {
+fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec, occ: usize, index: usize) {
     let m = c.msg;
+    // The profile's rule, for what the plan does not copy (table,
+    // condition, type name).
+    let rule = spec.rule.and_then(|i| c.profile.fields.get(i));
+    let when = rule.and_then(|r| r.when.as_ref());
     let d = m.delimiters;
     let seg = &m.segments[index];
     let path = spec.path.at_occurrence(occ);
@@ -632,18 +704,16 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     // Evaluated only for an empty value (a condition may read other fields).
     let required = || match spec.usage {
         Usage::R => true,
-        Usage::C => spec
-            .when
-            .is_some_and(|w| w.holds_in(m, index, &path.segment, occ)),
+        Usage::C => when.is_some_and(|w| w.holds_in(m, index, &path.segment, occ)),
         _ => false,
     };
     // A component of a missing field: the field's own rule reports it.
     let field_missing = path.component_number.is_some() && field_raw.is_empty();
     if raw.is_empty() {
         if !field_missing && required() {
-            let why = match (&spec.usage, spec.when) {
+            let why = match (&spec.usage, when) {
                 (Usage::C, Some(w)) => format!(" when {}", w.describe()),
-                _ if spec.standard => " (required by the HL7 standard)".to_string(),
+                _ if spec.is_standard() => " (required by the HL7 standard)".to_string(),
                 _ => String::new(),
             };
             c.finding(
@@ -679,7 +749,7 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     if raw == "\"\"" {
         return; // explicit null
     }
-    let ty = effective_type(spec, seg, &d);
+    let ty = effective_type(spec, rule, seg, &d);
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
     // Repetitions counted, then walked: no list is made per field. Most
     // fields do not repeat: one search tells, and the value is walked whole.
@@ -693,7 +763,7 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     if let Some(max) = spec.max_repetitions
         && rep_count > max
     {
-        let by = if spec.standard {
+        let by = if spec.is_standard() {
             "the HL7 standard"
         } else {
             c.profile.side.as_str()
@@ -715,6 +785,7 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
     let value = Value {
         label: &label,
         ty,
+        table: rule.and_then(|r| r.table.as_deref()),
         require_offset,
     };
     if !repeats {
@@ -738,11 +809,13 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, occ: usize, index: usiz
 struct Value<'l, 'a> {
     label: &'l Label<'l>,
     ty: Type<'a>,
+    /// The value set the profile's rule names.
+    table: Option<&'a str>,
     require_offset: bool,
 }
 
 /// Checks one repetition (or the one value) of a field: its length, then its type.
-fn check_value<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, loc: &Path, rep: &str, v: &Value<'_, 'a>) {
+fn check_value<'a>(c: &mut Checker<'a>, spec: &Spec, loc: &Path, rep: &str, v: &Value<'_, 'a>) {
     let label = v.label;
     if let Some(max) = spec.max_length {
         let len = hl7::unescape(rep, &c.msg.delimiters).chars().count();
@@ -759,7 +832,7 @@ fn check_value<'a>(c: &mut Checker<'a>, spec: &Spec<'a>, loc: &Path, rep: &str, 
             );
         }
     }
-    check_type(c, loc, label, rep, v.ty, spec.table, v.require_offset);
+    check_type(c, loc, label, rep, v.ty, v.table, v.require_offset);
 }
 
 /// The standard's data type for a path (of the component, when one is named).

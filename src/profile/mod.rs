@@ -587,6 +587,27 @@ mod tests {
     }
 
     #[test]
+    fn component_rules_of_fields_the_standard_does_not_define_are_checked() {
+        // A Z-segment's fields have no standard definition: a rule for a
+        // component of one is still the profile's rule, checked as written.
+        let (p, t) = profile(
+            "[[segment]]\nid = \"ZXY\"\nusage = \"O\"\n\
+             [[field]]\npath = \"ZXY-3.1\"\nusage = \"R\"\n\
+             [[field]]\npath = \"ZXY-4.2\"\nusage = \"O\"\ntype = \"NM\"\n",
+        );
+        // A component of an absent field is not required (the field is
+        // optional); of a present one, it is.
+        let absent = format!("{MSH}ZXY|1|a||x^5\r");
+        assert_eq!(codes(&p, &t, &absent), vec![]);
+        let missing = format!("{MSH}ZXY|1|a|^d|x^y\r");
+        let found = codes(&p, &t, &missing);
+        assert!(found.contains(&("ZXY-3.1".into(), 101)), "{found:?}");
+        assert!(found.contains(&("ZXY-4.2".into(), 102)), "{found:?}");
+        let good = format!("{MSH}ZXY|1|a|c^d|x^5\r");
+        assert_eq!(codes(&p, &t, &good), vec![]);
+    }
+
+    #[test]
     fn coded_values_may_carry_only_original_or_alternate_text() {
         let (p, t) = profile("[[field]]\npath = \"OBX-17\"\nusage = \"O\"\ntype = \"CWE\"\n");
         let obx = |v: &str| format!("{MSH}OBX|1|ST|X||y||||||F||||||{v}\r");
