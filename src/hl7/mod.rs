@@ -1167,6 +1167,12 @@ impl Message {
 
     /// MSH-9 as `TYPE^EVENT` (components 1 and 2).
     pub fn message_type(&self) -> String {
+        self.message_type_text().into_owned()
+    }
+
+    /// [`Message::message_type`], borrowed from MSH-9 when it is written
+    /// there as it reads (`^` between type and event).
+    pub fn message_type_text(&self) -> std::borrow::Cow<'_, str> {
         let d = self.delimiters;
         let raw = self
             .segments
@@ -1176,10 +1182,15 @@ impl Message {
         let t = sub_value(raw, &d, None, Some(1), None);
         let e = sub_value(raw, &d, None, Some(2), None);
         if e.is_empty() {
-            t.to_string()
-        } else {
-            format!("{t}^{e}")
+            return t.into();
         }
+        // Both are slices of `raw`: the type at its start, then the event.
+        let start = t.as_ptr() as usize - raw.as_ptr() as usize;
+        let event_at = e.as_ptr() as usize - raw.as_ptr() as usize;
+        if d.component == '^' && event_at == start + t.len() + 1 {
+            return raw[start..event_at + e.len()].into();
+        }
+        format!("{t}^{e}").into()
     }
 
     /// MSH-10.
@@ -1378,6 +1389,26 @@ mod tests {
         assert!(m.encode().ends_with("ZPI||z\r"));
         m.set(&p("PID-5.1.2"), "von");
         assert_eq!(m.get(&p("PID-5")), Some("Müller&von^Hans"));
+    }
+
+    #[test]
+    fn the_message_type_reads_the_same_whatever_the_delimiters() {
+        let cases = [
+            ("MSH|^~\\&|A|B|||1||ORU^R01^ORU_R01|X|P|2.5.1\r", "ORU^R01"),
+            ("MSH|*~\\&|A|B|||1||ORU*R01*ORU_R01|X|P|2.5.1\r", "ORU^R01"),
+            ("MSH|^~\\&|A|B|||1||ORU~ADT^A01|X|P|2.5.1\r", "ORU"),
+            ("MSH|^~\\&|A|B|||1||ORU^|X|P|2.5.1\r", "ORU"),
+            ("MSH|^~\\&|A|B|||1||^R01|X|P|2.5.1\r", "^R01"),
+            ("MSH|^~\\&|A|B|||1|||X|P|2.5.1\r", ""),
+        ];
+        for (text, want) in cases {
+            let m = parse_one(text).unwrap();
+            assert_eq!(m.message_type(), want, "{text}");
+            assert!(
+                matches!(m.message_type_text(), std::borrow::Cow::Borrowed(_))
+                    || !text.contains("ORU^R01")
+            );
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn msh(field: usize) -> Path {
 fn check_header(c: &mut Checker) {
     let p = c.profile;
     let m = c.msg;
-    let mt = m.message_type();
+    let mt = m.message_type_text();
     if !p.message_types.is_empty() && !p.message_types.iter().any(|t| t == &mt) {
         let ty = mt.split('^').next().unwrap_or("");
         let code = if p
