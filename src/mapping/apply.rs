@@ -7,8 +7,6 @@
 //! (and rebuilt only when segments are created or removed): no step searches
 //! the message from the start.
 
-use std::sync::Arc;
-
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 
@@ -44,8 +42,8 @@ struct State<'a> {
     /// For each effect, the identity of the target segment it wrote.
     effect_ids: Vec<Option<usize>>,
     findings: Vec<Finding>,
-    /// (rule, occurrence) pairs that changed something.
-    applied: FxHashSet<(Arc<str>, usize)>,
+    /// (rule id, occurrence) pairs that changed something.
+    applied: FxHashSet<(&'a str, usize)>,
     /// Where each segment stands in the message structure (first place):
     /// worked out when a rule first creates a segment.
     places: Option<FxHashMap<SegName, usize>>,
@@ -229,7 +227,7 @@ fn structure_places(source: &Message) -> FxHashMap<SegName, usize> {
 }
 
 /// Applies the rules to a source message. Pure: same input, same output.
-pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
+pub fn apply<'a>(rules: &'a Rules, tables: &Tables, source: &'a Message) -> Mapped {
     let (target, ids) = match rules.mode {
         Mode::Passthrough => (
             Message {
@@ -304,7 +302,7 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
                     segment: &anchor,
                     occurrence: occ,
                     source_index: st.source_position(anchor, occ),
-                    applied: &|r: &str| applied.contains(&(Arc::from(r), occ)),
+                    applied: &|r: &str| applied.contains(&(r, occ)),
                 });
                 if !holds {
                     continue;
@@ -317,7 +315,7 @@ pub fn apply(rules: &Rules, tables: &Tables, source: &Message) -> Mapped {
                 .iter()
                 .any(|e| e.from != e.to || e.action.removes())
             {
-                st.applied.insert((rule.id.clone(), occ));
+                st.applied.insert((&rule.id, occ));
             }
         }
     }
@@ -360,7 +358,7 @@ fn resolve(path: &Path, occ: usize) -> Path {
     }
 }
 
-fn drop_segments(st: &mut State, rule: &Rule) {
+fn drop_segments<'a>(st: &mut State<'a>, rule: &'a Rule) {
     let Some(name) = rule.segment else {
         return;
     };
@@ -378,7 +376,7 @@ fn drop_segments(st: &mut State, rule: &Rule) {
                 segment: &name,
                 occurrence: k,
                 source_index: None,
-                applied: &|r: &str| applied.contains(&(Arc::from(r), k)),
+                applied: &|r: &str| applied.contains(&(r, k)),
             });
             if !holds {
                 continue;
@@ -399,7 +397,7 @@ fn drop_segments(st: &mut State, rule: &Rule) {
             .map(|(i, f)| (i + 1, f.raw.to_string()))
             .collect();
         st.remove_segment(at);
-        st.applied.insert((rule.id.clone(), k));
+        st.applied.insert((&rule.id, k));
         let Some(occ) = source_occ else {
             continue;
         };
@@ -426,7 +424,7 @@ fn drop_segments(st: &mut State, rule: &Rule) {
 
 /// Copies every populated field of each source occurrence of a segment
 /// into the mapped message's same occurrence, creating it where missing.
-fn copy_segments(st: &mut State, rule: &Rule) {
+fn copy_segments<'a>(st: &mut State<'a>, rule: &'a Rule) {
     let Some(name) = rule.segment else {
         return;
     };
@@ -443,7 +441,7 @@ fn copy_segments(st: &mut State, rule: &Rule) {
                 segment: &name,
                 occurrence: k,
                 source_index: Some(si),
-                applied: &|r: &str| applied.contains(&(Arc::from(r), k)),
+                applied: &|r: &str| applied.contains(&(r, k)),
             });
             if !holds {
                 continue;
@@ -485,7 +483,7 @@ fn copy_segments(st: &mut State, rule: &Rule) {
             );
         }
         if changed {
-            st.applied.insert((rule.id.clone(), k));
+            st.applied.insert((&rule.id, k));
         }
     }
 }

@@ -346,15 +346,44 @@ struct Spec {
     /// the standard's. The rule's table, condition and type name are read
     /// from it.
     rule: Option<usize>,
-    /// The profile's data type, resolved when the profile was indexed.
-    data_type: Option<Resolved>,
+    /// How its values are typed, worked out with the plan.
+    typing: Typing,
     max_length: Option<usize>,
     max_length_severity: Option<Severity>,
     max_repetitions: Option<usize>,
     require_offset: Option<bool>,
-    /// The standard's definition of the field, when the rule is for a
-    /// whole field.
-    def: Option<&'static ElementDef>,
+}
+
+/// How a rule's values are typed.
+#[derive(Clone, Copy)]
+enum Typing {
+    /// The profile's type, resolved (its name is read from the rule).
+    Listed(Resolved),
+    /// OBX-5 or a component of it: the type OBX-2 names, else this one.
+    ByObx2(Type<'static>),
+    /// The standard's type for the path.
+    Fixed(Type<'static>),
+}
+
+impl Typing {
+    /// The standard's typing of a path (`def`: its field's definition,
+    /// when the path is a whole field).
+    fn standard(path: &Path, def: Option<&'static ElementDef>) -> Typing {
+        let dict = names::dictionary();
+        let fixed = match def {
+            Some(def) => Type::of_def(def),
+            None => {
+                let name = standard_type(path).unwrap_or_default();
+                let (kind, info) = dict.data_type(name).unwrap_or((Kind::of(name), None));
+                Type { name, kind, info }
+            }
+        };
+        if path.segment == "OBX" && path.field_number == 5 {
+            Typing::ByObx2(fixed)
+        } else {
+            Typing::Fixed(fixed)
+        }
+    }
 }
 
 impl Spec {
@@ -366,10 +395,12 @@ impl Spec {
             path: f.path.clone(),
             usage: f.usage,
             rule: Some(i),
-            data_type: f
-                .data_type
-                .as_deref()
-                .map(|name| dict.data_type(name).unwrap_or((Kind::of(name), None))),
+            typing: match f.data_type.as_deref() {
+                Some(name) => {
+                    Typing::Listed(dict.data_type(name).unwrap_or((Kind::of(name), None)))
+                }
+                None => Typing::standard(&f.path, def),
+            },
             max_length: f.max_length,
             max_length_severity: f.max_length_severity,
             // Silent on repetitions: the standard's.
@@ -377,24 +408,23 @@ impl Spec {
                 .max_repetitions
                 .or_else(|| def.and_then(|d| d.max_repetitions)),
             require_offset: f.require_offset,
-            def,
         }
     }
 
     fn standard(segment: SegName, number: usize, def: &'static ElementDef) -> Spec {
+        let path = Path {
+            segment_number: None,
+            ..Path::field_of(segment, 1, number)
+        };
         Spec {
-            path: Path {
-                segment_number: None,
-                ..Path::field_of(segment, 1, number)
-            },
+            typing: Typing::standard(&path, Some(def)),
+            path,
             usage: if def.required { Usage::R } else { Usage::O },
             rule: None,
-            data_type: None,
             max_length: None,
             max_length_severity: None,
             max_repetitions: def.max_repetitions,
             require_offset: None,
-            def: Some(def),
         }
     }
 
@@ -641,23 +671,16 @@ fn effective_type<'a>(
     seg: &'a hl7::Segment,
     d: &hl7::Delimiters,
 ) -> Type<'a> {
-    let named = |name: &'a str| {
-        let (kind, info) = names::dictionary()
-            .data_type(name)
-            .unwrap_or((Kind::of(name), None));
-        Type { name, kind, info }
-    };
-    if let (Some((kind, info)), Some(name)) =
-        (spec.data_type, rule.and_then(|r| r.data_type.as_deref()))
-    {
-        return Type { name, kind, info };
-    }
-    if let Some(t) = dynamic_type(&spec.path, seg, d) {
-        return t;
-    }
-    match spec.def {
-        Some(def) => Type::of_def(def),
-        None => named(standard_type(&spec.path).unwrap_or_default()),
+    match spec.typing {
+        Typing::Listed((kind, info)) => Type {
+            name: rule
+                .and_then(|r| r.data_type.as_deref())
+                .unwrap_or_default(),
+            kind,
+            info,
+        },
+        Typing::ByObx2(standard) => dynamic_type(&spec.path, seg, d).unwrap_or(standard),
+        Typing::Fixed(standard) => standard,
     }
 }
 
