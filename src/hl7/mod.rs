@@ -558,18 +558,24 @@ fn parse_segment(
     let sep = d.field.len_utf8();
     let mut offset = 3 + sep;
     let rest = &content[offset..];
-    let mut fields = Vec::with_capacity(count_parts(rest, d.field));
-    for piece in split_parts(rest, Some(d.field)) {
-        fields.push(Field {
-            raw: if piece.is_empty() {
-                empty_raw()
-            } else {
-                piece.into()
-            },
-            range: Some(offset..offset + piece.len()),
-        });
-        offset += piece.len() + sep;
-    }
+    // As many fields as separators plus one: collected from a counted
+    // range, each is written in its place.
+    let mut pieces = split_parts(rest, Some(d.field));
+    let fields = (0..count_parts(rest, d.field))
+        .map(|_| {
+            let piece = pieces.next().unwrap_or_default();
+            let start = offset;
+            offset += piece.len() + sep;
+            Field {
+                raw: if piece.is_empty() {
+                    empty_raw()
+                } else {
+                    piece.into()
+                },
+                range: Some(start..start + piece.len()),
+            }
+        })
+        .collect();
     Ok(Segment {
         name: SegName::new(name),
         fields,

@@ -772,7 +772,6 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec, occ: usize, index: usize) {
     if raw == "\"\"" {
         return; // explicit null
     }
-    let ty = effective_type(spec, rule, seg, &d);
     let whole_field = spec.path.component_number.is_none() && spec.path.repetition_number.is_none();
     // Repetitions counted, then walked: no list is made per field. Most
     // fields do not repeat: one search tells, and the value is walked whole.
@@ -802,14 +801,14 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec, occ: usize, index: usize) {
             None,
         );
     }
-    let require_offset = spec
-        .require_offset
-        .unwrap_or(c.profile.timestamps_require_offset);
+    let ty = effective_type(spec, rule, seg, &d);
     let value = Value {
         label: &label,
-        ty,
+        ty: &ty,
         table: rule.and_then(|r| r.table.as_deref()),
-        require_offset,
+        require_offset: spec
+            .require_offset
+            .unwrap_or(c.profile.timestamps_require_offset),
     };
     if !repeats {
         // One value, neither empty nor null (both returned above).
@@ -831,7 +830,7 @@ fn check_field<'a>(c: &mut Checker<'a>, spec: &Spec, occ: usize, index: usize) {
 /// What every repetition of a field is checked as.
 struct Value<'l, 'a> {
     label: &'l Label<'l>,
-    ty: Type<'a>,
+    ty: &'l Type<'a>,
     /// The value set the profile's rule names.
     table: Option<&'a str>,
     require_offset: bool,
@@ -855,7 +854,7 @@ fn check_value<'a>(c: &mut Checker<'a>, spec: &Spec, loc: &Path, rep: &str, v: &
             );
         }
     }
-    check_type(c, loc, label, rep, v.ty, v.table, v.require_offset);
+    check_type(c, loc, rep, v);
 }
 
 /// The standard's data type for a path (of the component, when one is named).
@@ -945,15 +944,8 @@ impl<'a> Type<'a> {
     }
 }
 
-fn check_type<'a>(
-    c: &mut Checker<'a>,
-    loc: &Path,
-    label: &Label,
-    raw: &str,
-    ty: Type,
-    table: Option<&'a str>,
-    require_offset: bool,
-) {
+fn check_type<'a>(c: &mut Checker<'a>, loc: &Path, raw: &str, v: &Value<'_, 'a>) {
+    let (label, ty, table, require_offset) = (v.label, v.ty, v.table, v.require_offset);
     let data_type = ty.name;
     let d = c.msg.delimiters;
     // `raw` is one repetition (check_field splits them). A component is
