@@ -946,7 +946,6 @@ impl<'a> Type<'a> {
 
 fn check_type<'a>(c: &mut Checker<'a>, loc: &Path, raw: &str, v: &Value<'_, 'a>) {
     let (label, ty, table, require_offset) = (v.label, v.ty, v.table, v.require_offset);
-    let data_type = ty.name;
     let d = c.msg.delimiters;
     // `raw` is one repetition (check_field splits them). A component is
     // read up to its separator when asked for: most checks read the first
@@ -972,7 +971,10 @@ fn check_type<'a>(c: &mut Checker<'a>, loc: &Path, raw: &str, v: &Value<'_, 'a>)
             loc.clone(),
             finding::DATA_TYPE,
             Severity::Error,
-            format!("{label}: {given} components where {data_type} has {defined}"),
+            format!(
+                "{label}: {given} components where {} has {defined}",
+                ty.name
+            ),
             None,
         );
     }
@@ -1101,7 +1103,7 @@ fn check_type<'a>(c: &mut Checker<'a>, loc: &Path, raw: &str, v: &Value<'_, 'a>)
         && loc.component_number.is_none()
     {
         for &n in info.times.iter().filter(|&&n| n as usize <= given) {
-            let Some(def) = names::dictionary().component(data_type, n) else {
+            let Some(def) = names::dictionary().component(ty.name, n) else {
                 continue;
             };
             let part = part(n);
