@@ -69,6 +69,11 @@ pub struct LogReader<R> {
     done: bool,
     line_buf: Vec<u8>,
     max_message: usize,
+    /// The next MLLP start byte (0x0b) at or after `offset`: where the
+    /// last search of the reading buffer ended and the first one it found
+    /// (none before it). One search per buffer, or per start byte, instead
+    /// of one per line.
+    start_byte: (u64, Option<u64>),
 }
 
 impl<R: BufRead> LogReader<R> {
@@ -92,6 +97,7 @@ impl<R: BufRead> LogReader<R> {
             out: Default::default(),
             done: false,
             line_buf: Vec::new(),
+            start_byte: (0, None),
             max_message: MAX_MESSAGE_BYTES,
         }
     }
@@ -240,10 +246,25 @@ impl<R: BufRead> LogReader<R> {
                 });
             }
             // The first line end or framing byte: three searched together,
-            // the fourth (MLLP's start byte) only before the first of them.
+            // the fourth (MLLP's start byte) found once per buffer.
             let stop = {
                 let end = memchr::memchr3(b'\r', b'\n', 0x1c, buf);
-                memchr::memchr(0x0b, &buf[..end.unwrap_or(buf.len())]).or(end)
+                let at = self.offset;
+                let start = match self.start_byte {
+                    (_, Some(found)) if found >= at => Some(found),
+                    (searched, None) if searched >= at + buf.len() as u64 => None,
+                    _ => {
+                        let found = memchr::memchr(0x0b, buf).map(|i| at + i as u64);
+                        self.start_byte = (at + buf.len() as u64, found);
+                        found
+                    }
+                };
+                let start = start.map(|s| (s - at) as usize);
+                match (start, end) {
+                    (Some(s), Some(e)) if s < e => Some(s),
+                    (Some(s), None) => Some(s),
+                    _ => end,
+                }
             };
             let take = stop.unwrap_or(buf.len());
             let room = self.max_message.saturating_sub(self.line_buf.len());
@@ -256,7 +277,7 @@ impl<R: BufRead> LogReader<R> {
                 Some(i) => {
                     let term = buf[i];
                     self.reader.consume(i + 1);
-                    self.offset += (total + 1) as u64;
+                    self.offset += (i + 1) as u64;
                     if term == b'\r' {
                         // CRLF is one line end.
                         let next = loop {
@@ -440,6 +461,47 @@ mod tests {
             assert_eq!(m[0].text, format!("{A}\rPID|1\r"), "{f:?}");
             assert_eq!(m[1].text, format!("{B}\rPID|2\r"), "{f:?}");
             assert_eq!((m[0].number, m[1].number), (1, 2));
+        }
+    }
+
+    #[test]
+    fn buffer_boundaries_change_nothing_and_offsets_point_at_each_message() {
+        let long = "X".repeat(300);
+        let forms = [
+            format!("{A}\rPID|1|{long}\r{B}\rPID|2\r"),
+            format!("junk\r\n{A}\r\nPID|1|{long}\r\n\r\n{B}\r\nPID|2\r\n"),
+            format!("\x0b{A}\rPID|1|{long}\r\x1c\r\x0b{B}\rPID|2\r\x1c\r"),
+            format!("\x0b{A}\rPID|1\x1c\x0b{B}\rPID|2|{long}\x1c\x0b{A}\x1c"),
+            format!("{A}\rPID|1|a\x0bb\r{B}\rPID|2\r"),
+        ];
+        for f in forms {
+            let whole = read(f.as_bytes());
+            for size in (1..=19).chain([64, 4096]) {
+                let mut m = Vec::new();
+                let mut p = Vec::new();
+                let r = std::io::BufReader::with_capacity(size, f.as_bytes());
+                for item in LogReader::new(r, 0, 1) {
+                    match item.unwrap() {
+                        LogItem::Message(x) => m.push(x),
+                        LogItem::Problem(x) => p.push(x),
+                    }
+                }
+                let seen = |m: &[LogMessage]| -> Vec<(String, usize, u64)> {
+                    m.iter()
+                        .map(|x| (x.text.clone(), x.line, x.offset))
+                        .collect()
+                };
+                assert_eq!(
+                    seen(&m),
+                    seen(&whole.0),
+                    "{f:?} read {size} bytes at a time"
+                );
+                assert_eq!(p.len(), whole.1.len(), "{f:?} read {size} bytes at a time");
+            }
+            for x in &whole.0 {
+                let at = x.offset as usize;
+                assert!(f[at..].starts_with("MSH"), "{f:?}: offset {at}");
+            }
         }
     }
 
