@@ -1190,11 +1190,15 @@ impl Message {
         if e.is_empty() {
             return t.into();
         }
-        // Both are slices of `raw`: the type at its start, then the event.
-        let start = t.as_ptr() as usize - raw.as_ptr() as usize;
-        let event_at = e.as_ptr() as usize - raw.as_ptr() as usize;
-        if d.component == '^' && event_at == start + t.len() + 1 {
-            return raw[start..event_at + e.len()].into();
+        // Both are slices of `raw` (the type at its start, then the event):
+        // borrowed when `^` stands between them.
+        let at = |part: &str| (part.as_ptr() as usize).checked_sub(raw.as_ptr() as usize);
+        if let (Some(start), Some(event_at)) = (at(t), at(e))
+            && d.component == '^'
+            && event_at == start + t.len() + 1
+            && let Some(both) = raw.get(start..event_at + e.len())
+        {
+            return both.into();
         }
         format!("{t}^{e}").into()
     }
