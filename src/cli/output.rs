@@ -20,7 +20,7 @@ impl Background {
     pub fn stdout() -> Background {
         let (tx, rx) = sync_channel::<Vec<u8>>(4);
         let thread = std::thread::spawn(move || {
-            let mut out = std::io::stdout().lock();
+            let mut out = raw_stdout();
             for chunk in rx {
                 out.write_all(&chunk)?;
             }
@@ -59,6 +59,22 @@ impl Background {
         self.send()?;
         self.join()
     }
+}
+
+/// Standard output written a chunk at a time as it is: on Unix its file
+/// descriptor directly (the standard handle is line-buffered, and would
+/// search every megabyte written for its last line end); elsewhere the handle.
+fn raw_stdout() -> Box<dyn Write> {
+    // Whatever was printed before goes out first.
+    let _ = std::io::stdout().flush();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout().lock())
 }
 
 impl Write for Background {
