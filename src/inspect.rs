@@ -353,6 +353,41 @@ impl Serialize for JsonFields<'_> {
 /// A path's name from the dictionary, written without building a string.
 struct PathName<'a>(&'a Path);
 
+impl Serialize for PathName<'_> {
+    /// Written as one string: a field's name straight from the dictionary,
+    /// a component's (`Field / Component`) made once per thread and kept
+    /// (the dictionary's names are finite), not formatted piece by piece.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        type Key = (hl7::SegName, usize, Option<u32>, Option<u32>);
+        thread_local! {
+            static NAMES: std::cell::RefCell<rustc_hash::FxHashMap<Key, Box<str>>> =
+                Default::default();
+        }
+        let path = self.0;
+        let dict = names::dictionary();
+        let Some(field) = dict.field_of(path.segment, path.field_number) else {
+            return s.collect_str(self);
+        };
+        // Only what the dictionary defines is named (and kept): the kept
+        // names are bounded by the dictionary, whatever the message says.
+        let Some((c, comp)) = path
+            .component_number
+            .and_then(|c| Some((c, dict.component(&field.data_type, c)?)))
+        else {
+            return s.serialize_str(&field.name);
+        };
+        let sub = path
+            .subcomponent_number
+            .filter(|&n| dict.component(&comp.data_type, n).is_some());
+        let key = (path.segment, path.field_number, Some(c), sub);
+        NAMES.with(|names| {
+            let mut names = names.borrow_mut();
+            let name = names.entry(key).or_insert_with(|| self.to_string().into());
+            s.serialize_str(name)
+        })
+    }
+}
+
 impl std::fmt::Display for PathName<'_> {
     fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let dict = names::dictionary();
@@ -394,7 +429,7 @@ impl Serialize for JsonField<'_> {
         let components = !is_delims && components_of(&f.path, f.raw, d).next().is_some();
         let mut st = s.serialize_struct("FieldView", 6)?;
         st.serialize_field("path", &f.path)?;
-        st.serialize_field("name", &format_args!("{}", PathName(&f.path)))?;
+        st.serialize_field("name", &PathName(&f.path))?;
         st.serialize_field("raw", f.raw)?;
         st.serialize_field("value", &value)?;
         if let Some(r) = &f.range {
@@ -417,7 +452,7 @@ impl Serialize for JsonComponents<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut st = s.serialize_struct("ComponentView", 4)?;
                 st.serialize_field("path", &self.0)?;
-                st.serialize_field("name", &format_args!("{}", PathName(&self.0)))?;
+                st.serialize_field("name", &PathName(&self.0))?;
                 st.serialize_field("raw", self.1)?;
                 st.serialize_field("value", &escape::unescape(self.1, self.2))?;
                 st.end()
