@@ -111,8 +111,6 @@ pub struct Dictionary {
     fields: Table,
     /// Per data type, its components.
     components: Table,
-    /// Per segment, the number of the last field the standard requires.
-    last_required: rustc_hash::FxHashMap<u64, usize>,
     /// Per data type, composite or primitive, how its values are checked
     /// and (for a composite) what that needs: one lookup per value typed
     /// by another field (OBX-5 by OBX-2).
@@ -231,17 +229,6 @@ impl Dictionary {
                 def.info = key(&def.data_type).and_then(|k| types.get(&k)).cloned();
             }
         }
-        d.last_required = d
-            .fields
-            .iter()
-            .map(|(k, list)| {
-                let last = list
-                    .iter()
-                    .rposition(|d| d.as_ref().is_some_and(|d| d.required))
-                    .map_or(0, |i| i + 1);
-                (*k, last)
-            })
-            .collect();
         // Primitives first: a name the standard also lists components for
         // is read as that composite (as `type_info` reads it).
         d.kinds = PRIMITIVES
@@ -305,16 +292,6 @@ impl Dictionary {
             .get(&seg_key(segment))
             .map(Vec::as_slice)
             .unwrap_or(&[])
-    }
-
-    /// The number of the last field the standard requires in a segment
-    /// (0 when it requires none or does not know the segment): worked out
-    /// when the dictionary loads, read for every segment of every check.
-    pub fn last_required(&self, segment: super::SegName) -> usize {
-        self.last_required
-            .get(&seg_key(segment))
-            .copied()
-            .unwrap_or(0)
     }
 
     /// Every segment the standard defines fields for.

@@ -457,12 +457,6 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    const EMPTY: Plan = Plan {
-        steps: Vec::new(),
-        parts: Vec::new(),
-        last_needed: 0,
-    };
-
     /// The plan of one segment from its field-level rules (by field number)
     /// and the rules under each field (both indexes into `specs`).
     fn of(
@@ -507,7 +501,11 @@ impl Plan {
     /// profile has no field rules for: built once.
     fn standard(segment: SegName) -> &'static Plan {
         static PLANS: std::sync::OnceLock<FxHashMap<SegName, Plan>> = std::sync::OnceLock::new();
-        static EMPTY: Plan = Plan::EMPTY;
+        static EMPTY: Plan = Plan {
+            steps: Vec::new(),
+            parts: Vec::new(),
+            last_needed: 0,
+        };
         PLANS
             .get_or_init(|| {
                 names::dictionary()
